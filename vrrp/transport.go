@@ -1,0 +1,90 @@
+package vrrp
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Meta describes a received VRRP message (payload only, no IP header).
+type Meta struct {
+	// Src is the IP source address of the packet. For IPv6 it is normally
+	// the sender's link-local address. It is used for the VRRPv3
+	// pseudo-header checksum, for the tie-break on equal priority and to
+	// match unicast peers.
+	Src netip.Addr
+	// Dst is the IP destination address of the packet: the VRRP multicast
+	// group (224.0.0.18 or ff02::12) or, for unicast, our own address. It is
+	// used for the VRRPv3 pseudo-header checksum.
+	Dst netip.Addr
+	// TTL is the IPv4 TTL or IPv6 hop limit the packet arrived with, or -1
+	// if the transport cannot tell (the TTL check is then skipped).
+	TTL int
+	// IfIndex is the index of the interface the packet arrived on, or 0.
+	IfIndex int
+}
+
+// Transport moves VRRP payloads. ReadFrom blocks until a packet or Close.
+//
+// A Transport carries VRRP messages only: b passed to WriteTo and returned
+// by ReadFrom is the VRRP payload, starting at the version/type byte, with
+// no IP header. A Transport must:
+//
+//   - send with IP protocol 112, TTL / hop limit 255, from the instance's
+//     [Config.Source] address (for IPv6, the interface's link-local
+//     address), to dst exactly as given: the Instance passes the multicast
+//     group ([MulticastGroup4] 224.0.0.18 or [MulticastGroup6] ff02::12)
+//     when [Config.Peers] is empty, and each unicast peer address in turn
+//     otherwise;
+//   - never modify the payload: the Instance has already filled in the
+//     checksum (VRRPv3 checksums cover a pseudo-header built from
+//     Config.Source and dst, so the transport must send from exactly that
+//     source);
+//   - on receive, strip the IP header and report the IP source and
+//     destination addresses, the received TTL / hop limit (or -1 if
+//     unknown) and the interface index in [Meta];
+//   - deliver packets for every VRID; the Instance drops (and counts) those
+//     for other VRIDs, so a shared socket may instead demultiplex by VRID
+//     (byte 1 of the payload) and hand each Instance only its own;
+//   - make ReadFrom return promptly with an error once Close is called;
+//     the Instance treats a ReadFrom error after Close as the end of
+//     reading, and any other error as transient (it counts it and reads
+//     again, after a short back-off on repeated errors);
+//   - be safe for one goroutine calling ReadFrom while another calls
+//     WriteTo and a third calls Close.
+//
+// A short buffer passed to ReadFrom may truncate the packet; the Instance
+// always passes at least 1500 bytes.
+type Transport interface {
+	ReadFrom(b []byte) (n int, m Meta, err error)
+	WriteTo(b []byte, dst netip.Addr) error
+	Close() error
+}
+
+// Clock is the source of time for an [Instance]. A nil Clock in [Config]
+// means the real clock (package time).
+//
+// AfterFunc calls f in its own goroutine after d has elapsed; stop prevents
+// that call if it has not happened yet and reports whether it did so, like
+// [time.Timer.Stop].
+type Clock interface {
+	Now() time.Time
+	AfterFunc(d time.Duration, f func()) (stop func() bool)
+}
+
+// realClock is the Clock used when Config.Clock is nil.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) AfterFunc(d time.Duration, f func()) func() bool {
+	return time.AfterFunc(d, f).Stop
+}
+
+// The VRRP multicast groups (RFC 5798 §5.1.1.2 and §5.1.2.2).
+var (
+	MulticastGroup4 = netip.AddrFrom4([4]byte{224, 0, 0, 18})
+	MulticastGroup6 = netip.AddrFrom16([16]byte{0xff, 0x02, 15: 0x12})
+)
+
+// ProtocolNumber is the IP protocol number of VRRP.
+const ProtocolNumber = 112
