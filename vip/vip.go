@@ -1,0 +1,212 @@
+package vip
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// ErrNotSupported is returned on platforms other than Linux.
+var ErrNotSupported = errors.New("vip: not supported on this platform")
+
+// ErrClosed is returned by a Manager after Close.
+var ErrClosed = errors.New("vip: manager closed")
+
+// RouteProtocol is the routing protocol number (rtm_protocol) with which the
+// Manager marks the routes and rules it adds, so that they can be told apart
+// from an operator's. It is the value registered for keepalived in
+// /etc/iproute2/rt_protos ("keepalived", 18).
+const RouteProtocol = 18
+
+// Address is a virtual address on an interface.
+type Address struct {
+	// Prefix is the address and its prefix length, e.g. 192.0.2.100/24.
+	// A bare address (no length given by the caller) should use /32 or /128.
+	Prefix netip.Prefix
+	// Interface is the name of the interface the address is added to.
+	Interface string
+	// Label is the IPv4 address label (must start with the interface name,
+	// as the kernel requires). Ignored for IPv6. If empty, no label is set.
+	Label string
+	// Broadcast is the IPv4 broadcast address. If invalid (zero), the kernel
+	// default is used (computed from the prefix for prefixes shorter than /31).
+	Broadcast netip.Addr
+	// Scope is the address scope (RT_SCOPE_*: 0 global, 253 link, 254 host).
+	Scope uint8
+	// DAD enables IPv6 duplicate address detection. By default a virtual
+	// IPv6 address is added with IFA_F_NODAD, as keepalived does.
+	DAD bool
+}
+
+func (a Address) String() string {
+	return fmt.Sprintf("%s dev %s", a.Prefix, a.Interface)
+}
+
+func (a Address) validate() error {
+	var errs []error
+	if !a.Prefix.IsValid() {
+		errs = append(errs, errors.New("invalid prefix"))
+	}
+	if a.Interface == "" {
+		errs = append(errs, errors.New("empty interface"))
+	}
+	if a.Broadcast.IsValid() && !a.Broadcast.Is4() {
+		errs = append(errs, errors.New("broadcast must be IPv4"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("vip: address %s: %w", a, errors.Join(errs...))
+	}
+	return nil
+}
+
+// Route is a virtual route (keepalived virtual_routes).
+type Route struct {
+	// Dst is the destination prefix. Required.
+	Dst netip.Prefix
+	// Gateway is the next hop. Optional.
+	Gateway netip.Addr
+	// Src is the preferred source address. Optional.
+	Src netip.Addr
+	// Interface is the outgoing interface. Optional if Gateway is set.
+	Interface string
+	// Table is the routing table. If zero, the main table (254) is used.
+	Table int
+	// Metric is the route priority. Optional.
+	Metric int
+	// Scope is the route scope (RT_SCOPE_*). If zero, universe (global).
+	Scope uint8
+}
+
+func (r Route) String() string {
+	s := r.Dst.String()
+	if r.Gateway.IsValid() {
+		s += " via " + r.Gateway.String()
+	}
+	if r.Interface != "" {
+		s += " dev " + r.Interface
+	}
+	if r.Table != 0 {
+		s += fmt.Sprintf(" table %d", r.Table)
+	}
+	return s
+}
+
+// Rule is a virtual policy routing rule (keepalived virtual_rules).
+type Rule struct {
+	// From and To select by source and destination prefix; both optional,
+	// but at least one, or a family via IPv6, must be given.
+	From, To netip.Prefix
+	// IPv6 selects the IPv6 rule table when neither From nor To is set.
+	IPv6 bool
+	// Table is the table to look up. Required.
+	Table int
+	// Priority is the rule priority (preference). If zero, the kernel picks one.
+	Priority int
+	// IifName and OifName select by interface. Optional.
+	IifName, OifName string
+}
+
+func (r Rule) String() string {
+	return fmt.Sprintf("from %v to %v table %d pref %d", r.From, r.To, r.Table, r.Priority)
+}
+
+// AnnouncePolicy says when gratuitous ARPs and unsolicited neighbour
+// advertisements are sent after becoming master. The defaults follow
+// keepalived: garp_master_repeat 5, garp_master_delay 5 s, no refresh.
+type AnnouncePolicy struct {
+	// Repeat is the number of packets per address in a burst.
+	// If zero, 5 is used.
+	Repeat int
+	// Interval is the gap between two packets of a burst (garp_interval /
+	// gna_interval). If zero, packets are sent back to back.
+	Interval time.Duration
+	// SecondBurstDelay is the delay before the second burst
+	// (garp_master_delay). If zero, 5 s is used; negative disables it.
+	SecondBurstDelay time.Duration
+	// Refresh is the period of refresh announcements while master
+	// (garp_master_refresh). If zero, there is no refresh.
+	Refresh time.Duration
+	// RefreshRepeat is the number of packets per address in each refresh
+	// (garp_master_refresh_repeat). If zero, 1 is used.
+	RefreshRepeat int
+}
+
+func (p AnnouncePolicy) repeat() int {
+	if p.Repeat <= 0 {
+		return 5
+	}
+	return p.Repeat
+}
+
+func (p AnnouncePolicy) secondDelay() time.Duration {
+	if p.SecondBurstDelay == 0 {
+		return 5 * time.Second
+	}
+	return p.SecondBurstDelay
+}
+
+func (p AnnouncePolicy) refreshRepeat() int {
+	if p.RefreshRepeat <= 0 {
+		return 1
+	}
+	return p.RefreshRepeat
+}
+
+// Config configures a Manager. The zero value is usable.
+type Config struct {
+	// NetNS is the path of the network namespace (e.g. /run/netns/x) the
+	// Manager works in. If empty, the namespace of the calling thread at New.
+	NetNS string
+	// Announce is the announcement policy used by Announce.
+	Announce AnnouncePolicy
+	// Logger receives operational logs. If nil, logs are discarded.
+	Logger *slog.Logger
+}
+
+func (c Config) logger() *slog.Logger {
+	if c.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return c.Logger
+}
+
+// VMAC describes a VRRP virtual MAC interface (RFC 5798 §7.3): a macvlan in
+// private mode on Parent with MAC 00:00:5e:00:01:VRID (IPv4) or
+// 00:00:5e:00:02:VRID (IPv6).
+type VMAC struct {
+	// Name is the macvlan interface name, e.g. "vrrp.51". Required.
+	Name string
+	// Parent is the underlying interface. Required.
+	Parent string
+	// VRID is the virtual router ID (1..255).
+	VRID uint8
+	// IPv6 selects the IPv6 virtual MAC.
+	IPv6 bool
+}
+
+// HardwareAddr returns the virtual router MAC address of v.
+func (v VMAC) HardwareAddr() [6]byte {
+	fam := byte(1)
+	if v.IPv6 {
+		fam = 2
+	}
+	return [6]byte{0x00, 0x00, 0x5e, 0x00, fam, v.VRID}
+}
+
+// Stats is a snapshot of a Manager's counters.
+type Stats struct {
+	AddrsAdded      uint64 // addresses added by us
+	AddrsRemoved    uint64 // addresses removed by us
+	AddrsPreexisted uint64 // Add found the same address already there (not owned)
+	RoutesAdded     uint64
+	RoutesRemoved   uint64
+	RulesAdded      uint64
+	RulesRemoved    uint64
+	VMACsCreated    uint64
+	VMACsDeleted    uint64
+	GARPsSent       uint64 // ARP frames (requests and replies)
+	NAsSent         uint64 // unsolicited neighbour advertisements
+	Errors          uint64
+}

@@ -1,0 +1,245 @@
+package vip_test
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nux-root/keepalived-go/internal/testutil"
+	"github.com/nux-root/keepalived-go/vip"
+)
+
+func newManager(t *testing.T, ns *testutil.NetNS, p vip.AnnouncePolicy) *vip.Manager {
+	t.Helper()
+	m, err := vip.New(vip.Config{NetNS: ns.Path(), Announce: p})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+func hasAddr(t *testing.T, ns *testutil.NetNS, dev, prefix string) bool {
+	t.Helper()
+	out := ns.Run(t, "ip", "-o", "addr", "show", "dev", dev)
+	return strings.Contains(out, " "+prefix+" ")
+}
+
+func TestIntegrationAddRemove(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, _ := testutil.NewPair(t)
+	m := newManager(t, a, vip.AnnouncePolicy{})
+	ctx := context.Background()
+	addrs := []vip.Address{
+		{Prefix: netip.MustParsePrefix("192.0.2.100/24"), Interface: "eth0", Label: "eth0:vip"},
+		{Prefix: netip.MustParsePrefix("198.51.100.7/32"), Interface: "eth0", Scope: 254},
+		{Prefix: netip.MustParsePrefix("2001:db8::100/64"), Interface: "eth0"},
+	}
+	for _, x := range addrs {
+		if err := m.Add(ctx, x); err != nil {
+			t.Fatalf("Add(%v): %v", x, err)
+		}
+		if !hasAddr(t, a, "eth0", x.Prefix.String()) {
+			t.Errorf("%v not present after Add", x)
+		}
+	}
+	out := a.Run(t, "ip", "-o", "addr", "show", "dev", "eth0")
+	for _, want := range []string{"eth0:vip", "198.51.100.7/32 scope host"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ip addr lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "2001:db8::100/64 scope global tentative") {
+		t.Errorf("IPv6 VIP is tentative (nodad not set):\n%s", out)
+	}
+	if err := m.Remove(ctx, addrs[0]); err != nil {
+		t.Fatal(err)
+	}
+	if hasAddr(t, a, "eth0", "192.0.2.100/24") {
+		t.Error("192.0.2.100/24 still present after Remove")
+	}
+	if err := m.RemoveAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range addrs {
+		if hasAddr(t, a, "eth0", x.Prefix.String()) {
+			t.Errorf("%v still present after RemoveAll", x)
+		}
+	}
+	// The pair's own addresses are untouched.
+	if !hasAddr(t, a, "eth0", "192.0.2.1/24") || !hasAddr(t, a, "eth0", "2001:db8::1/64") {
+		t.Error("RemoveAll removed an address it did not add")
+	}
+	st := m.Stats()
+	if st.AddrsAdded != 3 || st.AddrsRemoved != 3 || st.Errors != 0 {
+		t.Errorf("Stats = %+v", st)
+	}
+}
+
+func TestIntegrationOperatorAddressSurvives(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, _ := testutil.NewPair(t)
+	a.Run(t, "ip", "addr", "add", "192.0.2.100/24", "dev", "eth0")
+	a.Run(t, "ip", "addr", "add", "2001:db8::100/64", "dev", "eth0", "nodad")
+	m := newManager(t, a, vip.AnnouncePolicy{})
+	ctx := context.Background()
+	for _, p := range []string{"192.0.2.100/24", "2001:db8::100/64"} {
+		x := vip.Address{Prefix: netip.MustParsePrefix(p), Interface: "eth0"}
+		if err := m.Add(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Remove(ctx, x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"192.0.2.100/24", "2001:db8::100/64"} {
+		if !hasAddr(t, a, "eth0", p) {
+			t.Errorf("operator's %s removed", p)
+		}
+	}
+	if st := m.Stats(); st.AddrsPreexisted != 2 || st.AddrsRemoved != 0 {
+		t.Errorf("Stats = %+v", st)
+	}
+}
+
+func TestIntegrationRoutesRules(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, _ := testutil.NewPair(t)
+	m := newManager(t, a, vip.AnnouncePolicy{})
+	ctx := context.Background()
+	// An operator's route with the same destination in another table survives.
+	a.Run(t, "ip", "route", "add", "203.0.113.0/24", "via", "192.0.2.2", "table", "100")
+	routes := []vip.Route{
+		{Dst: netip.MustParsePrefix("203.0.113.0/24"), Gateway: netip.MustParseAddr("192.0.2.2")},
+		{Dst: netip.MustParsePrefix("2001:db8:1::/48"), Gateway: netip.MustParseAddr("2001:db8::2"), Interface: "eth0"},
+	}
+	rules := []vip.Rule{
+		{From: netip.MustParsePrefix("192.0.2.100/32"), Table: 100, Priority: 1000},
+		{To: netip.MustParsePrefix("2001:db8:2::/48"), Table: 100, Priority: 1001},
+	}
+	for _, r := range routes {
+		if err := m.AddRoute(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range rules {
+		if err := m.AddRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := a.Run(t, "ip", "route", "show", "proto", "keepalived"); !strings.Contains(out, "203.0.113.0/24 via 192.0.2.2") {
+		t.Errorf("route not marked proto keepalived:\n%s", out)
+	}
+	if out := a.Run(t, "ip", "-6", "route", "show", "proto", "keepalived"); !strings.Contains(out, "2001:db8:1::/48") {
+		t.Errorf("IPv6 route missing:\n%s", out)
+	}
+	if out := a.Run(t, "ip", "rule", "show"); !strings.Contains(out, "1000:\tfrom 192.0.2.100 lookup 100 proto keepalived") {
+		t.Errorf("rule missing:\n%s", out)
+	}
+	if out := a.Run(t, "ip", "-6", "rule", "show"); !strings.Contains(out, "1001:") {
+		t.Errorf("IPv6 rule missing:\n%s", out)
+	}
+	if err := m.RemoveAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := a.Run(t, "ip", "route", "show", "proto", "keepalived"); out != "" {
+		t.Errorf("routes left:\n%s", out)
+	}
+	if out := a.Run(t, "ip", "rule", "show"); strings.Contains(out, "lookup 100") {
+		t.Errorf("rules left:\n%s", out)
+	}
+	if out := a.Run(t, "ip", "route", "show", "table", "100"); !strings.Contains(out, "203.0.113.0/24") {
+		t.Errorf("operator's route removed:\n%s", out)
+	}
+}
+
+func TestIntegrationVMAC(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, b := testutil.NewPair(t)
+	m := newManager(t, a, vip.AnnouncePolicy{SecondBurstDelay: -1})
+	ctx := context.Background()
+	v := vip.VMAC{Name: "vrrp.51", Parent: "eth0", VRID: 51}
+	if err := m.CreateVMAC(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	out := a.Run(t, "ip", "-d", "link", "show", "vrrp.51")
+	for _, want := range []string{"00:00:5e:00:01:33", "macvlan mode private", "state UP"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("vmac lacks %q:\n%s", want, out)
+		}
+	}
+	if got := strings.TrimSpace(a.Run(t, "sysctl", "-n", "net.ipv4.conf.vrrp/51.arp_ignore")); got != "1" {
+		t.Errorf("arp_ignore on vmac = %q", got)
+	}
+	x := vip.Address{Prefix: netip.MustParsePrefix("192.0.2.100/32"), Interface: "vrrp.51"}
+	if err := m.Add(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	b.Run(t, "ip", "neigh", "replace", "192.0.2.100", "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "stale")
+	if err := m.Announce(ctx, "vrrp.51", []netip.Addr{x.Prefix.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	// The peer's neighbour entry for the VIP now points at the virtual MAC.
+	if out := b.Run(t, "ip", "neigh", "show", "192.0.2.100"); !strings.Contains(out, "00:00:5e:00:01:33") {
+		t.Errorf("peer neighbour entry: %s", out)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if out := a.Run(t, "ip", "-o", "link", "show"); strings.Contains(out, "vrrp.51") {
+		t.Errorf("vmac left:\n%s", out)
+	}
+	if got := strings.TrimSpace(a.Run(t, "sysctl", "-n", "net.ipv4.conf.eth0.arp_ignore")); got != "0" {
+		t.Errorf("parent arp_ignore not restored: %q", got)
+	}
+}
+
+// TestIntegrationAnnounce checks that the peer's neighbour table follows our
+// gratuitous ARP and unsolicited NA (the Override flag replaces a stale
+// entry), and that the policy's bursts are sent.
+func TestIntegrationAnnounce(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, b := testutil.NewPair(t)
+	m := newManager(t, a, vip.AnnouncePolicy{Repeat: 3, Interval: time.Millisecond, SecondBurstDelay: 50 * time.Millisecond})
+	ctx := context.Background()
+	// Wrong entries the announcements must fix.
+	b.Run(t, "ip", "neigh", "replace", "192.0.2.100", "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "stale")
+	b.Run(t, "ip", "neigh", "replace", "2001:db8::100", "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "stale")
+	mac := strings.Fields(a.Run(t, "cat", "/sys/class/net/eth0/address"))[0]
+	vips := []netip.Addr{netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("2001:db8::100")}
+	for _, p := range []string{"192.0.2.100/24", "2001:db8::100/64"} {
+		if err := m.Add(ctx, vip.Address{Prefix: netip.MustParsePrefix(p), Interface: "eth0"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.Announce(ctx, "eth0", vips); err != nil {
+		t.Fatal(err)
+	}
+	// Bounded wait for the neighbour table to follow.
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		o4 := b.Run(t, "ip", "neigh", "show", "192.0.2.100")
+		o6 := b.Run(t, "ip", "neigh", "show", "2001:db8::100")
+		if strings.Contains(o4, mac) && strings.Contains(o6, mac) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peer neighbour table not updated to %s:\n%s%s", mac, o4, o6)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := 0; i < 100 && m.Stats().GARPsSent < 12; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.StopAnnounce("eth0")
+	st := m.Stats()
+	// 2 bursts × 3 rounds × (request + reply) and 2 × 3 NAs.
+	if st.GARPsSent != 12 || st.NAsSent != 6 {
+		t.Errorf("GARPsSent=%d NAsSent=%d, want 12 and 6", st.GARPsSent, st.NAsSent)
+	}
+}
