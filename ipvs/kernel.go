@@ -1,0 +1,107 @@
+package ipvs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+)
+
+// Kernel is the IPVS table of one network namespace. [Dial] returns the
+// Linux implementation (generic netlink); package ipvstest has an in-memory
+// model that rejects what the kernel rejects. Every method honours ctx: a
+// call abandoned on cancellation returns ctx.Err().
+type Kernel interface {
+	// State returns every service with its real servers, counters and
+	// statistics, and the global timeouts.
+	State(ctx context.Context) (State, error)
+	// Exec performs one operation. Errors wrap ErrExist, ErrNoService,
+	// ErrNoDestination, ErrNoModule or ErrInvalid where the kernel says so.
+	Exec(ctx context.Context, op Op) error
+	// Daemons returns the running connection-sync daemons.
+	Daemons(ctx context.Context) ([]SyncDaemon, error)
+	// StartDaemon starts a sync daemon (ipvsadm --start-daemon).
+	StartDaemon(ctx context.Context, d SyncDaemon) error
+	// StopDaemon stops the sync daemon of the given role.
+	StopDaemon(ctx context.Context, role Role) error
+	// Zero clears the statistics of one service, or of all when k is the
+	// zero ServiceKey (ipvsadm -Z).
+	Zero(ctx context.Context, k ServiceKey) error
+}
+
+// Errors that kernel operations wrap.
+var (
+	ErrExist         = errors.New("already exists")
+	ErrNoService     = errors.New("no such service")
+	ErrNoDestination = errors.New("no such real server")
+	ErrNoModule      = errors.New("scheduler or persistence engine not available")
+	ErrInvalid       = errors.New("invalid argument")
+	ErrNotSupported  = errors.New("ipvs: not supported on this platform")
+	ErrClosed        = errors.New("ipvs: closed")
+)
+
+// OpError is the error of a failed kernel operation.
+type OpError struct {
+	Op  Op
+	Err error
+}
+
+func (e *OpError) Error() string { return fmt.Sprintf("ipvs: %s: %v", e.Op, e.Err) }
+
+// Unwrap returns the underlying error.
+func (e *OpError) Unwrap() error { return e.Err }
+
+// Role is a sync daemon's role.
+type Role uint8
+
+// Sync daemon roles (kernel IP_VS_STATE_*).
+const (
+	Master Role = 1
+	Backup Role = 2
+)
+
+func (r Role) String() string {
+	switch r {
+	case Master:
+		return "master"
+	case Backup:
+		return "backup"
+	}
+	return fmt.Sprintf("Role(%d)", uint8(r))
+}
+
+// SyncDaemon is a kernel connection-synchronisation daemon (ipvsadm
+// --start-daemon). A master sends connection state over multicast on
+// Interface; a backup receives it. Tie it to VRRP state: master on MASTER,
+// backup otherwise.
+type SyncDaemon struct {
+	Role      Role
+	Interface string
+	// SyncID tells apart the groups on one network (ipvsadm --syncid), 0..255.
+	SyncID uint8
+	// The optional fields keep the kernel's defaults when zero: maximum
+	// message length, multicast group (224.0.0.81 or ff02::81), port 8848,
+	// TTL 1.
+	MaxLen uint16
+	Group  netip.Addr
+	Port   uint16
+	TTL    uint8
+}
+
+// Validate checks d.
+func (d SyncDaemon) Validate() error {
+	var errs []error
+	if d.Role != Master && d.Role != Backup {
+		errs = append(errs, fmt.Errorf("role %v: want master or backup", d.Role))
+	}
+	if d.Interface == "" || len(d.Interface) > 15 {
+		errs = append(errs, fmt.Errorf("interface %q: want a name of 1..15 bytes", d.Interface))
+	}
+	if d.Group.IsValid() && !d.Group.IsMulticast() {
+		errs = append(errs, fmt.Errorf("group %v: want a multicast address", d.Group))
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("ipvs: sync daemon: %w", errors.Join(errs...))
+}
