@@ -1,0 +1,470 @@
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// Conn is a Linux raw IP socket (protocol 112) for VRRP on one interface and
+// one address family, shared by every [Instance] on that interface and
+// family: [Conn.Transport] hands each VRID its own [Transport], and one
+// reader goroutine demultiplexes received advertisements by VRID (byte 1 of
+// the payload).
+//
+// The socket is bound to the interface (SO_BINDTODEVICE), joins the VRRP
+// multicast group on it (224.0.0.18 or ff02::12), sends with TTL / hop limit
+// 255, TOS / traffic class 0xc0 (as keepalived), DF clear (IPv4) and
+// multicast loopback off, from the configured source address, and reports
+// the received TTL / hop limit, destination and interface index.
+//
+// VRRPv2 AH authentication (IP protocol 51) is not supported.
+type Conn struct {
+	cfg    ConnConfig
+	log    *slog.Logger
+	ifi    *net.Interface
+	src    netip.Addr
+	p4     *ipv4.PacketConn
+	p6     *ipv6.PacketConn
+	closed chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+
+	mu   sync.Mutex
+	vrid map[uint8]*vridTransport
+
+	st struct {
+		rx, tx, rxErrors, txErrors, unknownVRID, queueFull, short atomic.Uint64
+	}
+}
+
+// ConnConfig configures [Listen].
+type ConnConfig struct {
+	// Interface is the name of the interface. Required.
+	Interface string
+	// IPv6 selects IPv6 (ip6:112, ff02::12); otherwise IPv4 (ip4:112,
+	// 224.0.0.18).
+	IPv6 bool
+	// Source is the source address of sent packets. If invalid (zero), the
+	// first IPv4 address of the interface, or its IPv6 link-local address,
+	// is used. It must be the instances' Config.Source (the VRRPv3 checksum
+	// covers it); [Conn.Source] returns the address chosen.
+	Source netip.Addr
+	// NetNS is the path of a network namespace (e.g. /run/netns/x) in which
+	// to open the socket. If empty, the calling thread's namespace is used.
+	NetNS string
+	// TOS is the IPv4 TOS / IPv6 traffic class. If zero, 0xc0 is used
+	// (network control, as keepalived); -1 means 0.
+	TOS int
+	// QueueLen is the number of received packets buffered per VRID. If
+	// zero, 64 is used. Packets arriving on a full queue are dropped and
+	// counted.
+	QueueLen int
+	// Logger receives operational logs. If nil, logs are discarded.
+	Logger *slog.Logger
+}
+
+// ConnStats are a Conn's counters.
+type ConnStats struct {
+	Received    uint64 // packets delivered to a VRID's queue
+	Sent        uint64
+	ReadErrors  uint64 // socket read errors (the reader keeps going)
+	WriteErrors uint64
+	UnknownVRID uint64 // packets for a VRID without a Transport
+	QueueFull   uint64 // packets dropped because a VRID's queue was full
+	Short       uint64 // packets shorter than 2 bytes
+}
+
+// Listen opens the raw VRRP socket described by cfg.
+func Listen(cfg ConnConfig) (*Conn, error) {
+	if cfg.Interface == "" {
+		return nil, errors.New("vrrp: listen: interface required")
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 64
+	}
+	tos := cfg.TOS
+	switch {
+	case tos == 0:
+		tos = 0xc0
+	case tos < 0:
+		tos = 0
+	}
+	c := &Conn{
+		cfg:    cfg,
+		closed: make(chan struct{}),
+		vrid:   map[uint8]*vridTransport{},
+		log:    cfg.Logger,
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.log = c.log.With("iface", cfg.Interface)
+	err := inNetNS(cfg.NetNS, func() error { return c.open(tos) })
+	if err != nil {
+		return nil, fmt.Errorf("vrrp: listen on %s: %w", cfg.Interface, err)
+	}
+	c.wg.Add(1)
+	go c.readLoop()
+	return c, nil
+}
+
+// inNetNS runs fn on a dedicated locked OS thread inside the namespace at
+// path (or directly if path is empty).
+func inNetNS(path string, fn func() error) error {
+	if path == "" {
+		return fn()
+	}
+	target, err := netns.GetFromPath(path)
+	if err != nil {
+		return fmt.Errorf("open namespace %s: %w", path, err)
+	}
+	defer target.Close()
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(target); err != nil {
+			errc <- err // stay locked: the runtime discards the thread
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			errc <- errors.Join(ferr, err) // stay locked
+			return
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+func (c *Conn) open(tos int) error {
+	ifi, err := net.InterfaceByName(c.cfg.Interface)
+	if err != nil {
+		return err
+	}
+	c.ifi = ifi
+	c.src = c.cfg.Source
+	if !c.src.IsValid() {
+		c.src, err = defaultSource(ifi, c.cfg.IPv6)
+		if err != nil {
+			return err
+		}
+	}
+	c.src = c.src.Unmap()
+	var pc net.PacketConn
+	if c.cfg.IPv6 {
+		pc, err = net.ListenPacket("ip6:112", "::")
+	} else {
+		pc, err = net.ListenPacket("ip4:112", "0.0.0.0")
+	}
+	if err != nil {
+		return err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			pc.Close()
+		}
+	}()
+	sc, err := pc.(*net.IPConn).SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = sc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
+		if serr == nil && !c.cfg.IPv6 {
+			// keepalived sends with DF clear.
+			serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MTU_DISCOVER, unix.IP_PMTUDISC_DONT)
+		}
+	})
+	if err = errors.Join(err, serr); err != nil {
+		return err
+	}
+	if c.cfg.IPv6 {
+		p := ipv6.NewPacketConn(pc)
+		err = errors.Join(
+			p.SetHopLimit(255),
+			p.SetMulticastHopLimit(255),
+			p.SetTrafficClass(tos),
+			p.SetMulticastLoopback(false),
+			p.SetMulticastInterface(ifi),
+			p.JoinGroup(ifi, &net.IPAddr{IP: net.IP(MulticastGroup6.AsSlice())}),
+			p.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true),
+		)
+		c.p6 = p
+	} else {
+		p := ipv4.NewPacketConn(pc)
+		err = errors.Join(
+			p.SetTTL(255),
+			p.SetMulticastTTL(255),
+			p.SetTOS(tos),
+			p.SetMulticastLoopback(false),
+			p.SetMulticastInterface(ifi),
+			p.JoinGroup(ifi, &net.IPAddr{IP: net.IP(MulticastGroup4.AsSlice())}),
+			p.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst|ipv4.FlagInterface, true),
+		)
+		c.p4 = p
+	}
+	if err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+func defaultSource(ifi *net.Interface, v6 bool) (netip.Addr, error) {
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	for _, a := range addrs {
+		n, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		ip, ok := netip.AddrFromSlice(n.IP)
+		if !ok {
+			continue
+		}
+		ip = ip.Unmap()
+		if v6 && ip.Is6() && ip.IsLinkLocalUnicast() {
+			return ip, nil
+		}
+		if !v6 && ip.Is4() {
+			return ip, nil
+		}
+	}
+	if v6 {
+		return netip.Addr{}, fmt.Errorf("no IPv6 link-local address on %s", ifi.Name)
+	}
+	return netip.Addr{}, fmt.Errorf("no IPv4 address on %s", ifi.Name)
+}
+
+// Source returns the source address of sent packets.
+func (c *Conn) Source() netip.Addr { return c.src }
+
+// Interface returns the interface the Conn is bound to.
+func (c *Conn) Interface() *net.Interface { return c.ifi }
+
+// Stats returns a snapshot of the Conn's counters.
+func (c *Conn) Stats() ConnStats {
+	return ConnStats{
+		Received:    c.st.rx.Load(),
+		Sent:        c.st.tx.Load(),
+		ReadErrors:  c.st.rxErrors.Load(),
+		WriteErrors: c.st.txErrors.Load(),
+		UnknownVRID: c.st.unknownVRID.Load(),
+		QueueFull:   c.st.queueFull.Load(),
+		Short:       c.st.short.Load(),
+	}
+}
+
+type rxPacket struct {
+	b []byte
+	m Meta
+}
+
+func (c *Conn) readLoop() {
+	defer c.wg.Done()
+	buf := make([]byte, 65536)
+	backoff := time.Millisecond
+	for {
+		n, m, err := c.read(buf)
+		if err != nil {
+			select {
+			case <-c.closed:
+				return
+			default:
+			}
+			// Read errors never end the reader: count, back off, go on.
+			c.st.rxErrors.Add(1)
+			c.log.Debug("read error", "err", err)
+			t := time.NewTimer(backoff)
+			select {
+			case <-c.closed:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			backoff = min(2*backoff, 100*time.Millisecond)
+			continue
+		}
+		backoff = time.Millisecond
+		if n < 2 {
+			c.st.short.Add(1)
+			continue
+		}
+		c.mu.Lock()
+		t := c.vrid[buf[1]]
+		c.mu.Unlock()
+		if t == nil {
+			c.st.unknownVRID.Add(1)
+			continue
+		}
+		p := rxPacket{b: append([]byte(nil), buf[:n]...), m: m}
+		select {
+		case t.q <- p:
+			c.st.rx.Add(1)
+		default:
+			c.st.queueFull.Add(1)
+		}
+	}
+}
+
+func addrOf(a net.Addr) netip.Addr {
+	if ia, ok := a.(*net.IPAddr); ok {
+		ip, _ := netip.AddrFromSlice(ia.IP)
+		return ip.Unmap().WithZone("")
+	}
+	return netip.Addr{}
+}
+
+func (c *Conn) read(b []byte) (int, Meta, error) {
+	m := Meta{TTL: -1}
+	if c.p6 != nil {
+		n, cm, src, err := c.p6.ReadFrom(b)
+		if err != nil {
+			return 0, m, err
+		}
+		m.Src = addrOf(src)
+		if cm != nil {
+			m.TTL = cm.HopLimit
+			m.IfIndex = cm.IfIndex
+			if d, ok := netip.AddrFromSlice(cm.Dst); ok {
+				m.Dst = d
+			}
+		}
+		return n, m, nil
+	}
+	n, cm, src, err := c.p4.ReadFrom(b)
+	if err != nil {
+		return 0, m, err
+	}
+	m.Src = addrOf(src)
+	if cm != nil {
+		m.TTL = cm.TTL
+		m.IfIndex = cm.IfIndex
+		if d, ok := netip.AddrFromSlice(cm.Dst); ok {
+			m.Dst = d.Unmap()
+		}
+	}
+	return n, m, nil
+}
+
+func (c *Conn) writeTo(b []byte, dst netip.Addr) error {
+	select {
+	case <-c.closed:
+		return net.ErrClosed
+	default:
+	}
+	var err error
+	dstAddr := &net.IPAddr{IP: net.IP(dst.Unmap().AsSlice())}
+	if c.p6 != nil {
+		dstAddr.Zone = strconv.Itoa(c.ifi.Index) // a name would be resolved in the caller's namespace
+		_, err = c.p6.WriteTo(b, &ipv6.ControlMessage{Src: net.IP(c.src.AsSlice()), IfIndex: c.ifi.Index}, dstAddr)
+	} else {
+		_, err = c.p4.WriteTo(b, &ipv4.ControlMessage{Src: net.IP(c.src.AsSlice()), IfIndex: c.ifi.Index}, dstAddr)
+	}
+	if err != nil {
+		c.st.txErrors.Add(1)
+		return fmt.Errorf("vrrp: send to %s on %s: %w", dst, c.ifi.Name, err)
+	}
+	c.st.tx.Add(1)
+	return nil
+}
+
+// Transport returns the Transport for vrid on this Conn. Its ReadFrom
+// delivers only advertisements whose VRID is vrid; closing it releases the
+// VRID but keeps the Conn open. Only one Transport per VRID may be open.
+func (c *Conn) Transport(vrid uint8) (Transport, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.closed:
+		return nil, net.ErrClosed
+	default:
+	}
+	if _, ok := c.vrid[vrid]; ok {
+		return nil, fmt.Errorf("vrrp: vrid %d already has a transport on %s", vrid, c.ifi.Name)
+	}
+	t := &vridTransport{c: c, vrid: vrid, q: make(chan rxPacket, c.cfg.QueueLen), done: make(chan struct{})}
+	c.vrid[vrid] = t
+	return t, nil
+}
+
+// Close closes the socket, ends the reader goroutine and unblocks every
+// Transport's ReadFrom. It is idempotent.
+func (c *Conn) Close() error {
+	var err error
+	c.once.Do(func() {
+		close(c.closed)
+		if c.p6 != nil {
+			err = c.p6.Close()
+		} else {
+			err = c.p4.Close()
+		}
+		c.wg.Wait()
+	})
+	return err
+}
+
+type vridTransport struct {
+	c    *Conn
+	vrid uint8
+	q    chan rxPacket
+	once sync.Once
+	done chan struct{}
+}
+
+func (t *vridTransport) ReadFrom(b []byte) (int, Meta, error) {
+	select {
+	case p := <-t.q:
+		return copy(b, p.b), p.m, nil
+	case <-t.done:
+		return 0, Meta{}, net.ErrClosed
+	case <-t.c.closed:
+		return 0, Meta{}, net.ErrClosed
+	}
+}
+
+func (t *vridTransport) WriteTo(b []byte, dst netip.Addr) error {
+	select {
+	case <-t.done:
+		return net.ErrClosed
+	default:
+	}
+	return t.c.writeTo(b, dst)
+}
+
+func (t *vridTransport) Close() error {
+	t.once.Do(func() {
+		close(t.done)
+		t.c.mu.Lock()
+		if t.c.vrid[t.vrid] == t {
+			delete(t.c.vrid, t.vrid)
+		}
+		t.c.mu.Unlock()
+	})
+	return nil
+}

@@ -1,0 +1,148 @@
+package vrrp_test
+
+import (
+	"bytes"
+	"encoding/hex"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nux-root/keepalived-go/internal/testutil"
+	"github.com/nux-root/keepalived-go/vrrp"
+)
+
+func listen(t *testing.T, ns *testutil.NetNS, v6 bool) *vrrp.Conn {
+	t.Helper()
+	c, err := vrrp.Listen(vrrp.ConnConfig{Interface: "eth0", IPv6: v6, NetNS: ns.Path()})
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func transport(t *testing.T, c *vrrp.Conn, vrid uint8) vrrp.Transport {
+	t.Helper()
+	tr, err := c.Transport(vrid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return tr
+}
+
+type readResult struct {
+	b   []byte
+	m   vrrp.Meta
+	err error
+}
+
+// readTimeout reads one packet, giving up (and closing tr) after d.
+func readTimeout(t *testing.T, tr vrrp.Transport, d time.Duration) readResult {
+	t.Helper()
+	ch := make(chan readResult, 1)
+	go func() {
+		b := make([]byte, 1500)
+		n, m, err := tr.ReadFrom(b)
+		ch <- readResult{b[:n], m, err}
+	}()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(d):
+		tr.Close()
+		<-ch
+		t.Fatalf("no packet within %v", d)
+		return readResult{}
+	}
+}
+
+func mustHex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestIntegrationTransport(t *testing.T) {
+	testutil.RequireRoot(t)
+	tests := []struct {
+		name    string
+		v6      bool
+		payload string // VRID 51 advert (LAB.md golden bytes; checksum irrelevant here)
+		dst     func(b *vrrp.Conn) netip.Addr
+	}{
+		{"v4 multicast", false, "313396010064d371c0000264", func(*vrrp.Conn) netip.Addr { return vrrp.MulticastGroup4 }},
+		{"v4 unicast", false, "313396010064f181c0000264", func(*vrrp.Conn) netip.Addr { return netip.MustParseAddr(testutil.PairB4) }},
+		{"v6 multicast", true, "3133960100644eaa20010db8000000000000000000000100", func(*vrrp.Conn) netip.Addr { return vrrp.MulticastGroup6 }},
+		{"v6 unicast", true, "3133960100644eaa20010db8000000000000000000000100", func(b *vrrp.Conn) netip.Addr { return b.Source() }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := testutil.NewPair(t)
+			ca, cb := listen(t, a, tt.v6), listen(t, b, tt.v6)
+			ta := transport(t, ca, 51)
+			tb := transport(t, cb, 51)
+			other := transport(t, cb, 52)
+			if tt.v6 && !ca.Source().IsLinkLocalUnicast() {
+				t.Errorf("IPv6 source %v is not link-local", ca.Source())
+			}
+			p := mustHex(t, tt.payload)
+			dst := tt.dst(cb)
+			if err := ta.WriteTo(p, dst); err != nil {
+				t.Fatal(err)
+			}
+			r := readTimeout(t, tb, 5*time.Second)
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if !bytes.Equal(r.b, p) {
+				t.Errorf("payload = %x, want %x", r.b, p)
+			}
+			want := vrrp.Meta{Src: ca.Source(), Dst: dst, TTL: 255, IfIndex: cb.Interface().Index}
+			if diff := cmp.Diff(want, r.m, cmp.Comparer(func(x, y netip.Addr) bool { return x == y })); diff != "" {
+				t.Errorf("Meta (-want +got):\n%s", diff)
+			}
+			// A VRID-52 packet goes to the other transport only.
+			p52 := bytes.Clone(p)
+			p52[1] = 52
+			if err := ta.WriteTo(p52, dst); err != nil {
+				t.Fatal(err)
+			}
+			if r := readTimeout(t, other, 5*time.Second); r.err != nil || r.b[1] != 52 {
+				t.Errorf("vrid 52: %x %v", r.b, r.err)
+			}
+			// Unknown VRIDs are counted, not delivered.
+			p53 := bytes.Clone(p)
+			p53[1] = 53
+			if err := ta.WriteTo(p53, dst); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 200 && cb.Stats().UnknownVRID == 0; i++ {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if got := cb.Stats(); got.UnknownVRID != 1 || got.Received != 2 {
+				t.Errorf("Stats = %+v", got)
+			}
+			// Close unblocks ReadFrom.
+			done := make(chan error, 1)
+			go func() {
+				_, _, err := tb.ReadFrom(make([]byte, 1500))
+				done <- err
+			}()
+			cb.Close()
+			select {
+			case err := <-done:
+				if err == nil {
+					t.Error("ReadFrom after Close returned nil error")
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Close did not unblock ReadFrom")
+			}
+		})
+	}
+}

@@ -1,0 +1,51 @@
+//go:build !linux
+
+package vrrp
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+)
+
+// errListenNotSupported wraps [errors.ErrUnsupported].
+var errListenNotSupported = fmt.Errorf("vrrp: raw socket transport not supported on this platform: %w", errors.ErrUnsupported)
+
+// Conn is the Linux raw-socket transport; on this platform [Listen] fails.
+type Conn struct{}
+
+// ConnConfig configures [Listen].
+type ConnConfig struct {
+	Interface string
+	IPv6      bool
+	Source    netip.Addr
+	NetNS     string
+	TOS       int
+	QueueLen  int
+	Logger    *slog.Logger
+}
+
+// ConnStats are a Conn's counters.
+type ConnStats struct {
+	Received, Sent, ReadErrors, WriteErrors, UnknownVRID, QueueFull, Short uint64
+}
+
+// Listen returns an error on this platform.
+func Listen(cfg ConnConfig) (*Conn, error) { return nil, errListenNotSupported }
+
+// Source returns the zero address on this platform.
+func (c *Conn) Source() netip.Addr { return netip.Addr{} }
+
+// Interface returns nil on this platform.
+func (c *Conn) Interface() *net.Interface { return nil }
+
+// Stats returns zero counters on this platform.
+func (c *Conn) Stats() ConnStats { return ConnStats{} }
+
+// Transport returns an error on this platform.
+func (c *Conn) Transport(vrid uint8) (Transport, error) { return nil, errListenNotSupported }
+
+// Close does nothing on this platform.
+func (c *Conn) Close() error { return nil }
