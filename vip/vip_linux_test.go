@@ -211,6 +211,7 @@ func TestIntegrationAnnounce(t *testing.T) {
 	b.Run(t, "ip", "neigh", "replace", "192.0.2.100", "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "stale")
 	b.Run(t, "ip", "neigh", "replace", "2001:db8::100", "lladdr", "02:00:00:00:00:99", "dev", "eth0", "nud", "stale")
 	mac := strings.Fields(a.Run(t, "cat", "/sys/class/net/eth0/address"))[0]
+	capt := testutil.StartCapture(t, b, "eth0", "arp or icmp6")
 	vips := []netip.Addr{netip.MustParseAddr("192.0.2.100"), netip.MustParseAddr("2001:db8::100")}
 	for _, p := range []string{"192.0.2.100/24", "2001:db8::100/64"} {
 		if err := m.Add(ctx, vip.Address{Prefix: netip.MustParsePrefix(p), Interface: "eth0"}); err != nil {
@@ -237,6 +238,27 @@ func TestIntegrationAnnounce(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	m.StopAnnounce("eth0")
+	pcap := capt.Stop()
+	if w := testutil.ExpertInfo(t, pcap); len(w) != 0 {
+		t.Errorf("tshark expert warnings: %q", w)
+	}
+	var arpReq, arpRep, na int
+	for _, r := range testutil.TsharkFields(t, pcap, "arp.opcode", "arp.isgratuitous", "icmpv6.type", "icmpv6.nd.na.flag.o", "icmpv6.checksum.status", "ipv6.hlim") {
+		switch {
+		case r[0] == "1" && r[1] == "1":
+			arpReq++
+		case r[0] == "2" && r[1] == "1":
+			arpRep++
+		case r[2] == "136":
+			if r[3] != "1" || r[4] != "1" || r[5] != "255" {
+				t.Errorf("NA fields (override, checksum status, hop limit) = %q", r[3:])
+			}
+			na++
+		}
+	}
+	if arpReq != 6 || arpRep != 6 || na != 6 {
+		t.Errorf("on the wire: %d gratuitous ARP requests, %d replies, %d NAs; want 6 each", arpReq, arpRep, na)
+	}
 	st := m.Stats()
 	// 2 bursts × 3 rounds × (request + reply) and 2 × 3 NAs.
 	if st.GARPsSent != 12 || st.NAsSent != 6 {

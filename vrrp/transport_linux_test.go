@@ -2,6 +2,7 @@ package vrrp_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"net/netip"
 	"testing"
@@ -91,8 +92,14 @@ func TestIntegrationTransport(t *testing.T) {
 			if tt.v6 && !ca.Source().IsLinkLocalUnicast() {
 				t.Errorf("IPv6 source %v is not link-local", ca.Source())
 			}
-			p := mustHex(t, tt.payload)
 			dst := tt.dst(cb)
+			// sum fills in the VRRPv3 checksum for our real addresses.
+			sum := func(p []byte) []byte {
+				binary.BigEndian.PutUint16(p[6:], vrrp.Checksum(p, ca.Source(), dst))
+				return p
+			}
+			p := sum(mustHex(t, tt.payload))
+			capt := testutil.StartCapture(t, b, "eth0", "ip proto 112 or ip6 proto 112")
 			if err := ta.WriteTo(p, dst); err != nil {
 				t.Fatal(err)
 			}
@@ -103,13 +110,14 @@ func TestIntegrationTransport(t *testing.T) {
 			if !bytes.Equal(r.b, p) {
 				t.Errorf("payload = %x, want %x", r.b, p)
 			}
-			want := vrrp.Meta{Src: ca.Source(), Dst: dst, TTL: 255, IfIndex: cb.Interface().Index}
-			if diff := cmp.Diff(want, r.m, cmp.Comparer(func(x, y netip.Addr) bool { return x == y })); diff != "" {
+			wantMeta := vrrp.Meta{Src: ca.Source(), Dst: dst, TTL: 255, IfIndex: cb.Interface().Index}
+			if diff := cmp.Diff(wantMeta, r.m, cmp.Comparer(func(x, y netip.Addr) bool { return x == y })); diff != "" {
 				t.Errorf("Meta (-want +got):\n%s", diff)
 			}
 			// A VRID-52 packet goes to the other transport only.
 			p52 := bytes.Clone(p)
 			p52[1] = 52
+			sum(p52)
 			if err := ta.WriteTo(p52, dst); err != nil {
 				t.Fatal(err)
 			}
@@ -119,6 +127,7 @@ func TestIntegrationTransport(t *testing.T) {
 			// Unknown VRIDs are counted, not delivered.
 			p53 := bytes.Clone(p)
 			p53[1] = 53
+			sum(p53)
 			if err := ta.WriteTo(p53, dst); err != nil {
 				t.Fatal(err)
 			}
@@ -127,6 +136,25 @@ func TestIntegrationTransport(t *testing.T) {
 			}
 			if got := cb.Stats(); got.UnknownVRID != 1 || got.Received != 2 {
 				t.Errorf("Stats = %+v", got)
+			}
+			pcap := capt.Stop()
+			if w := testutil.ExpertInfo(t, pcap); len(w) != 0 {
+				t.Errorf("tshark expert warnings: %q", w)
+			}
+			fields := []string{"ip.ttl", "ip.dsfield", "ip.flags.df", "vrrp.checksum.status"}
+			want := []string{"255", "0xc0", "0", "1"}
+			if tt.v6 {
+				fields = []string{"ipv6.hlim", "ipv6.tclass", "ipv6.src", "vrrp.checksum.status"}
+				want = []string{"255", "0x000000c0", ca.Source().String(), "1"}
+			}
+			rows := testutil.TsharkFields(t, pcap, fields...)
+			if len(rows) != 3 {
+				t.Errorf("captured %d packets, want 3", len(rows))
+			}
+			for _, r := range rows {
+				if diff := cmp.Diff(want, r); diff != "" {
+					t.Errorf("%v (-want +got):\n%s", fields, diff)
+				}
 			}
 			// Close unblocks ReadFrom.
 			done := make(chan error, 1)
