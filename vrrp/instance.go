@@ -1,0 +1,385 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// ErrRunning is returned by Run when the Instance is already running or
+// has run.
+var ErrRunning = errors.New("vrrp: instance already run")
+
+// Instance runs one VRRP virtual router: a [Machine] driven by a
+// [Transport] and a [Clock]. It owns one loop goroutine, which runs the
+// Machine, its single timer and the OnTransition hook, and one reader
+// goroutine. Methods may be called from any goroutine, including from
+// OnTransition; mutators are applied on the loop, in order.
+type Instance struct {
+	tr    Transport
+	clock Clock
+	log   *slog.Logger
+	m     *Machine // owned by the loop once Run starts
+
+	mu       sync.Mutex // guards the fields below
+	queue    []func()
+	ran      bool
+	state    State
+	stats    Stats
+	prio     uint8
+	accept   bool
+	onTrans  func(Transition)
+	readErrs uint64
+	sendErrs uint64
+
+	// Immutable after New.
+	vrid    uint8
+	version int
+	is4     bool
+
+	wake  chan struct{}
+	group *SyncGroup
+	index int
+}
+
+// New returns an Instance for cfg that sends and receives through tr.
+// Run starts it; Run closes tr when it returns.
+func New(cfg Config, tr Transport) (*Instance, error) {
+	if tr == nil {
+		return nil, fmt.Errorf("vrrp: nil transport: %w", ErrInvalidConfig)
+	}
+	m, err := NewMachine(cfg)
+	if err != nil {
+		return nil, err
+	}
+	i := &Instance{
+		tr:      tr,
+		clock:   cfg.Clock,
+		log:     cfg.Logger,
+		m:       m,
+		prio:    m.Priority(),
+		accept:  cfg.Accept,
+		onTrans: cfg.OnTransition,
+		wake:    make(chan struct{}, 1),
+		vrid:    m.cfg.VRID,
+		version: m.cfg.Version,
+		is4:     m.cfg.is4(),
+	}
+	if i.clock == nil {
+		i.clock = realClock{}
+	}
+	if i.log == nil {
+		i.log = slog.New(slog.DiscardHandler)
+	}
+	i.log = i.log.With("instance", m.cfg.Name, "vrid", int(m.cfg.VRID))
+	return i, nil
+}
+
+// State returns the current state.
+func (i *Instance) State() State {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.state
+}
+
+// Priority returns the current effective priority.
+func (i *Instance) Priority() uint8 {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.prio
+}
+
+// Accept reports the configured VRRPv3 Accept_Mode.
+func (i *Instance) Accept() bool {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.accept
+}
+
+// Stats returns a snapshot of the counters.
+func (i *Instance) Stats() Stats {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	s := i.stats
+	s.ReadErrors += i.readErrs
+	s.SendErrors += i.sendErrs
+	return s
+}
+
+// SetPriority sets the base priority (1-255). The change is applied on the
+// loop and, if MASTER, advertised at once.
+func (i *Instance) SetPriority(p uint8) {
+	i.post(func(now time.Time) { i.handle(now, Event{Kind: EventPriority, Priority: p}) })
+}
+
+// SetTracked sets the state of the tracked object name (see
+// [TrackedObject]). Unknown names are ignored.
+func (i *Instance) SetTracked(name string, up bool) {
+	i.post(func(now time.Time) { i.handle(now, Event{Kind: EventTrack, Name: name, Up: up}) })
+}
+
+// Update applies a new configuration on the loop without a spurious
+// transition (see [Machine.Update]). It returns an error at once if cfg is
+// invalid or changes the VRID, version or address family; Clock and Logger
+// are not changed; OnTransition is.
+func (i *Instance) Update(cfg Config) error {
+	n, err := cfg.normalize()
+	if err != nil {
+		return err
+	}
+	if n.VRID != i.vrid || n.Version != i.version || n.Source.Is4() != i.is4 {
+		return fmt.Errorf("vrrp: update of VRID, version or family: %w", ErrReconfigure)
+	}
+	i.post(func(now time.Time) {
+		acts, err := i.m.Update(now, n)
+		if err != nil {
+			i.log.Warn("update rejected", "err", err)
+			return
+		}
+		i.mu.Lock()
+		i.onTrans = cfg.OnTransition
+		i.accept = n.Accept
+		i.mu.Unlock()
+		i.perform(acts)
+	})
+	return nil
+}
+
+// post queues f to run on the loop. It never blocks.
+func (i *Instance) post(f func(now time.Time)) {
+	i.mu.Lock()
+	i.queue = append(i.queue, func() { f(i.clock.Now()) })
+	i.mu.Unlock()
+	select {
+	case i.wake <- struct{}{}:
+	default:
+	}
+}
+
+type loopPacket struct {
+	n    int
+	meta Meta
+}
+
+// Run runs the instance until ctx is done, then stops it (a MASTER sends a
+// priority-0 advertisement), closes the transport, waits for its
+// goroutines and returns nil. It returns an error only if the Instance has
+// already run.
+func (i *Instance) Run(ctx context.Context) error {
+	i.mu.Lock()
+	if i.ran {
+		i.mu.Unlock()
+		return ErrRunning
+	}
+	i.ran = true
+	i.mu.Unlock()
+
+	done := make(chan struct{})
+	pkts := make(chan loopPacket)
+	ack := make(chan struct{})
+	buf := make([]byte, 65536)
+	var wg sync.WaitGroup
+	wg.Go(func() { i.read(buf, pkts, ack, done) })
+
+	fired := make(chan struct{}, 1)
+	var (
+		armed time.Time
+		stop  func() bool
+	)
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+		close(done)
+		if err := i.tr.Close(); err != nil {
+			i.log.Debug("close transport", "err", err)
+		}
+		wg.Wait()
+	}()
+
+	i.runQueue()
+	i.handle(i.clock.Now(), Event{Kind: EventStart})
+	for {
+		i.runQueue()
+		if d := i.m.NextDeadline(); d != armed {
+			if stop != nil {
+				stop()
+				stop = nil
+			}
+			armed = d
+			if !d.IsZero() {
+				stop = i.clock.AfterFunc(d.Sub(i.clock.Now()), func() {
+					select {
+					case fired <- struct{}{}:
+					default:
+					}
+				})
+			}
+		}
+		select {
+		case <-ctx.Done():
+			i.runQueue()
+			i.handle(i.clock.Now(), Event{Kind: EventStop})
+			return nil
+		case <-i.wake:
+		case p := <-pkts:
+			i.handle(i.clock.Now(), Event{Kind: EventPacket, Payload: buf[:p.n], Meta: p.meta})
+			ack <- struct{}{}
+		case <-fired:
+			armed = time.Time{}
+			i.handle(i.clock.Now(), Event{Kind: EventTimer})
+		}
+	}
+}
+
+func (i *Instance) runQueue() {
+	for {
+		i.mu.Lock()
+		q := i.queue
+		i.queue = nil
+		i.mu.Unlock()
+		if len(q) == 0 {
+			return
+		}
+		for _, f := range q {
+			f()
+		}
+	}
+}
+
+// read is the reader goroutine: it hands each packet to the loop and waits
+// until the loop is done with the buffer.
+func (i *Instance) read(buf []byte, pkts chan<- loopPacket, ack <-chan struct{}, done <-chan struct{}) {
+	fails := 0
+	for {
+		n, meta, err := i.tr.ReadFrom(buf)
+		if err != nil {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			i.mu.Lock()
+			i.readErrs++
+			i.mu.Unlock()
+			fails++
+			if fails > 1 && !i.backoff(fails, done) {
+				return
+			}
+			continue
+		}
+		fails = 0
+		select {
+		case pkts <- loopPacket{n: n, meta: meta}:
+		case <-done:
+			return
+		}
+		select {
+		case <-ack:
+		case <-done:
+			return
+		}
+	}
+}
+
+// backoff waits after repeated read errors; it reports false if the
+// instance is stopping.
+func (i *Instance) backoff(fails int, done <-chan struct{}) bool {
+	d := min(time.Second, time.Millisecond<<min(fails, 10))
+	ch := make(chan struct{})
+	stop := i.clock.AfterFunc(d, func() { close(ch) })
+	defer stop()
+	select {
+	case <-ch:
+		return true
+	case <-done:
+		return false
+	}
+}
+
+// handle runs one event through the machine and performs the actions.
+func (i *Instance) handle(now time.Time, ev Event) {
+	i.perform(i.m.Handle(now, ev))
+}
+
+func (i *Instance) perform(acts []Action) {
+	for _, a := range acts {
+		switch a.Kind {
+		case ActionSend:
+			if err := i.tr.WriteTo(a.Payload, a.Dst); err != nil {
+				i.mu.Lock()
+				i.sendErrs++
+				i.mu.Unlock()
+				i.log.Debug("send advert", "peer", a.Dst, "err", err)
+			}
+		case ActionTransition:
+			t := a.Transition
+			i.mu.Lock()
+			i.state = t.To
+			hook := i.onTrans
+			i.mu.Unlock()
+			i.log.Info("transition", "from", t.From.String(), "to", t.To.String(), "reason", t.Reason.String(), "priority", int(t.Priority))
+			if hook != nil {
+				hook(t)
+			}
+		}
+		if i.group != nil {
+			i.group.propagate(i.index, a)
+		}
+	}
+	i.mu.Lock()
+	i.stats = i.m.Stats()
+	i.prio = i.m.Priority()
+	i.mu.Unlock()
+}
+
+// SyncGroup makes Instances move together (keepalived's vrrp_sync_group):
+// see [Group] for the rules.
+type SyncGroup struct {
+	mu      sync.Mutex
+	core    *Group
+	members []*Instance
+}
+
+// NewSyncGroup joins members into a sync group. It must be called before
+// any member runs; an Instance can be in one group only.
+func NewSyncGroup(members ...*Instance) (*SyncGroup, error) {
+	if len(members) == 0 {
+		return nil, fmt.Errorf("vrrp: empty sync group: %w", ErrInvalidConfig)
+	}
+	g := &SyncGroup{core: NewGroup(len(members)), members: members}
+	for n, m := range members {
+		m.mu.Lock()
+		bad := m.ran || m.group != nil
+		if !bad {
+			m.group, m.index = g, n
+		}
+		m.mu.Unlock()
+		if bad {
+			return nil, fmt.Errorf("vrrp: instance %d already running or in a sync group: %w", n, ErrInvalidConfig)
+		}
+	}
+	return g, nil
+}
+
+func (g *SyncGroup) propagate(member int, a Action) {
+	if a.Kind != ActionTransition && a.Kind != ActionFaultChange {
+		return
+	}
+	g.mu.Lock()
+	ev, ok := g.core.Propagate(member, a)
+	g.mu.Unlock()
+	if !ok {
+		return
+	}
+	for _, m := range g.members {
+		m.post(func(now time.Time) { m.handle(now, ev) })
+	}
+}
