@@ -487,7 +487,9 @@ func AddrRange(p Protocol, first, last netip.Addr, port uint16) ([]ServiceKey, e
 	}
 }
 
-func wholeSeconds(d time.Duration) bool { return d >= 0 && d%time.Second == 0 && d/time.Second <= 1<<31 }
+func wholeSeconds(d time.Duration) bool {
+	return d >= 0 && d%time.Second == 0 && d/time.Second <= 1<<31
+}
 
 // Validate checks s and returns every problem found, joined.
 func (s *Service) Validate() error {

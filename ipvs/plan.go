@@ -305,7 +305,16 @@ func Plan(current, desired State, owned Owned, opts PlanOptions) []Op {
 	}
 
 	for _, c := range sortedServices(current.Services) {
-		if want[c.Key] || !owned.Services[c.Key] {
+		if want[c.Key] {
+			continue
+		}
+		if !owned.Services[c.Key] {
+			// Someone else's service: only our real servers in it go.
+			for _, cd := range sortedDests(c.Destinations) {
+				if owned.Destinations[DestinationKey{c.Key, cd.Addr}] {
+					ops = appendRemoveDest(ops, *c, cd, opts.Removal)
+				}
+			}
 			continue
 		}
 		if opts.Removal == Delete {
