@@ -1,0 +1,234 @@
+package check
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+	"syscall"
+
+	"github.com/miekg/dns"
+)
+
+// DNS is keepalived's DNS_CHECK: it sends one query for Name and Type to
+// Server and expects a reply with the query's ID, RCODE NOERROR and answers
+// of the queried type (and, if Expect is set, every expected value among
+// them).
+//
+// Replies whose ID or question differs from the query are ignored (a spoofed
+// or stale reply cannot make the check pass or fail); if no matching reply
+// arrives before the context's deadline, the check fails with a timeout that
+// says how many replies were ignored.
+type DNS struct {
+	// Server is the DNS server's address and port. Required.
+	Server netip.AddrPort
+	// Name is the query name. If empty, "." (keepalived's default).
+	Name string
+	// Type is the query type, e.g. dns.TypeA. If zero, dns.TypeSOA
+	// (keepalived's default).
+	Type uint16
+	// Expect lists answer values that must all be present: addresses for
+	// A/AAAA, target names for CNAME/NS/PTR/MX, text for TXT. Names compare
+	// case-insensitively with or without the final dot. If empty, any
+	// answer of the queried type suffices.
+	Expect []string
+	// TCP queries over TCP instead of UDP.
+	TCP bool
+	// NoRecursion clears the RD bit of the query.
+	NoRecursion bool
+	// Bind and Interface select the local address and device, as in TCP.
+	Bind      netip.AddrPort
+	Interface string
+}
+
+// Validate reports an invalid configuration.
+func (d *DNS) Validate() error {
+	var errs []error
+	if !d.Server.IsValid() || d.Server.Port() == 0 {
+		errs = append(errs, fmt.Errorf("server %v: %w", d.Server, ErrInvalidConfig))
+	}
+	if d.Name != "" {
+		if _, ok := dns.IsDomainName(d.Name); !ok {
+			errs = append(errs, fmt.Errorf("name %q: %w", d.Name, ErrInvalidConfig))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+type dnsKey struct {
+	server, bind   netip.AddrPort
+	name, expect   string
+	typ            uint16
+	tcp, norecurse bool
+	iface          string
+}
+
+// CheckKey returns a comparable value naming every parameter of d.
+func (d *DNS) CheckKey() any {
+	return dnsKey{server: d.Server, bind: d.Bind, name: strings.ToLower(dns.Fqdn(d.name())), expect: strings.Join(d.Expect, "\x00"),
+		typ: d.qtype(), tcp: d.TCP, norecurse: d.NoRecursion, iface: d.Interface}
+}
+
+func (d *DNS) name() string {
+	if d.Name == "" {
+		return "."
+	}
+	return d.Name
+}
+
+func (d *DNS) qtype() uint16 {
+	if d.Type == 0 {
+		return dns.TypeSOA
+	}
+	return d.Type
+}
+
+// errWrongID marks a reply that does not belong to the query.
+var errWrongID = errors.New("reply does not match the query")
+
+// Check sends the query.
+func (d *DNS) Check(ctx context.Context) error {
+	target := d.Server.String()
+	if err := d.Validate(); err != nil {
+		return fail(ctx, "dns", target, ReasonConfig, err)
+	}
+	q := new(dns.Msg)
+	q.SetQuestion(dns.Fqdn(d.name()), d.qtype())
+	q.RecursionDesired = !d.NoRecursion
+	wire, err := q.Pack()
+	if err != nil {
+		return fail(ctx, "dns", target, ReasonConfig, err)
+	}
+	network := "udp"
+	if d.TCP {
+		network = "tcp"
+	}
+	c, err := dialer(d.Bind, d.Interface, network).DialContext(ctx, network, target)
+	if err != nil {
+		return fail(ctx, "dns", target, ReasonConnect, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
+	if d.TCP {
+		wire = append(binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(wire)), uint16(len(wire))), wire...)
+	}
+	if _, err := c.Write(wire); err != nil {
+		return fail(ctx, "dns", target, ReasonConnect, fmt.Errorf("send query: %w", err))
+	}
+	buf := make([]byte, 65535)
+	ignored := 0
+	for {
+		var n int
+		if d.TCP {
+			var l [2]byte
+			if _, err = io.ReadFull(c, l[:]); err == nil {
+				n = int(binary.BigEndian.Uint16(l[:]))
+				_, err = io.ReadFull(c, buf[:n])
+			}
+		} else {
+			n, err = c.Read(buf)
+		}
+		if err != nil {
+			if errors.Is(err, syscall.ECONNREFUSED) {
+				return fail(ctx, "dns", target, ReasonUnreachable, fmt.Errorf("%w: %w", ErrPortUnreachable, err))
+			}
+			if ignored > 0 {
+				err = fmt.Errorf("%w (ignored %d replies not matching the query)", err, ignored)
+			}
+			return fail(ctx, "dns", target, ReasonProtocol, err)
+		}
+		err = evalDNSReply(q, buf[:n], d.Expect)
+		if errors.Is(err, errWrongID) && !d.TCP && ignored < 64 {
+			ignored++
+			continue
+		}
+		if err != nil {
+			return fail(ctx, "dns", target, ReasonOf(err), err)
+		}
+		return nil
+	}
+}
+
+// evalDNSReply parses reply and checks it answers q with every expected
+// value. Reply errors are *Error-free details; the Reason is carried by a
+// wrapping *Error so that ReasonOf works. It never panics.
+func evalDNSReply(q *dns.Msg, reply []byte, expect []string) error {
+	r := new(dns.Msg)
+	if err := r.Unpack(reply); err != nil {
+		return &Error{Check: "dns", Reason: ReasonProtocol, Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
+	}
+	if r.Id != q.Id || !r.Response || len(r.Question) != 1 ||
+		!strings.EqualFold(r.Question[0].Name, q.Question[0].Name) ||
+		r.Question[0].Qtype != q.Question[0].Qtype || r.Question[0].Qclass != q.Question[0].Qclass {
+		return fmt.Errorf("id %d: %w", r.Id, errWrongID)
+	}
+	if r.Rcode != dns.RcodeSuccess {
+		return &Error{Check: "dns", Reason: ReasonStatus, Err: &StatusError{Code: r.Rcode, Want: "NOERROR", Text: dns.RcodeToString[r.Rcode]}}
+	}
+	var got []string
+	for _, rr := range r.Answer {
+		if rr == nil || rr.Header().Rrtype != q.Question[0].Qtype {
+			continue
+		}
+		got = append(got, rrValue(rr))
+	}
+	if len(got) == 0 {
+		return &Error{Check: "dns", Reason: ReasonAnswer, Err: &AnswerError{}}
+	}
+	var missing []string
+	for _, want := range expect {
+		found := false
+		for _, g := range got {
+			if answerEqual(g, want) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, want)
+		}
+	}
+	if len(missing) > 0 {
+		return &Error{Check: "dns", Reason: ReasonAnswer, Err: &AnswerError{Missing: missing, Got: got}}
+	}
+	return nil
+}
+
+// rrValue returns the comparable value of an answer.
+func rrValue(rr dns.RR) string {
+	switch v := rr.(type) {
+	case *dns.A:
+		return v.A.String()
+	case *dns.AAAA:
+		return v.AAAA.String()
+	case *dns.CNAME:
+		return v.Target
+	case *dns.NS:
+		return v.Ns
+	case *dns.PTR:
+		return v.Ptr
+	case *dns.MX:
+		return v.Mx
+	case *dns.TXT:
+		return strings.Join(v.Txt, "")
+	case *dns.SOA:
+		return v.Ns
+	}
+	s := rr.String()
+	return strings.TrimPrefix(s, rr.Header().String())
+}
+
+func answerEqual(got, want string) bool {
+	if a, err := netip.ParseAddr(got); err == nil {
+		b, err := netip.ParseAddr(want)
+		return err == nil && a.Unmap() == b.Unmap()
+	}
+	return strings.EqualFold(strings.TrimSuffix(got, "."), strings.TrimSuffix(want, "."))
+}

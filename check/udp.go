@@ -1,0 +1,115 @@
+package check
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"syscall"
+	"time"
+)
+
+// DefaultUDPWait is how long UDP waits for a reply or an ICMP error when the
+// context has no deadline.
+const DefaultUDPWait = 2 * time.Second
+
+// UDP is keepalived's UDP_CHECK: it sends Payload to Addr from a connected
+// socket. An ICMP port unreachable (seen as ECONNREFUSED) means down. A reply
+// means up (if Expect is set, the reply must begin with it). When no reply
+// arrives before the deadline, the check is up unless RequireReply is set:
+// without a reply, the absence of an ICMP error is the only signal.
+type UDP struct {
+	// Addr is the target's address and port. Required.
+	Addr netip.AddrPort
+	// Payload is the datagram sent (payload). If empty, an empty datagram.
+	Payload []byte
+	// RequireReply makes the check fail when no reply arrives
+	// (require_reply).
+	RequireReply bool
+	// Expect, if non-empty, is a prefix the reply must begin with.
+	Expect []byte
+	// Wait bounds the wait when the context has no deadline. If zero,
+	// DefaultUDPWait.
+	Wait time.Duration
+	// Bind and Interface select the local address and device, as in TCP.
+	Bind      netip.AddrPort
+	Interface string
+}
+
+// Validate reports an invalid configuration.
+func (u *UDP) Validate() error {
+	if !u.Addr.IsValid() || u.Addr.Port() == 0 {
+		return fmt.Errorf("address %v: %w", u.Addr, ErrInvalidConfig)
+	}
+	if len(u.Payload) > 65507 {
+		return fmt.Errorf("payload of %d bytes: %w", len(u.Payload), ErrInvalidConfig)
+	}
+	return nil
+}
+
+type udpKey struct {
+	addr, bind      netip.AddrPort
+	payload, expect string
+	require         bool
+	wait            time.Duration
+	iface           string
+}
+
+// CheckKey returns a comparable value naming every parameter of u.
+func (u *UDP) CheckKey() any {
+	return udpKey{u.Addr, u.Bind, string(u.Payload), string(u.Expect), u.RequireReply, u.Wait, u.Interface}
+}
+
+// Check sends the datagram and waits for a reply or an error.
+func (u *UDP) Check(ctx context.Context) error {
+	target := u.Addr.String()
+	if err := u.Validate(); err != nil {
+		return fail(ctx, "udp", target, ReasonConfig, err)
+	}
+	c, err := dialer(u.Bind, u.Interface, "udp").DialContext(ctx, "udp", target)
+	if err != nil {
+		return fail(ctx, "udp", target, ReasonConnect, err)
+	}
+	defer c.Close()
+	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
+	defer stop()
+	dl, ok := ctx.Deadline()
+	if !ok {
+		w := u.Wait
+		if w == 0 {
+			w = DefaultUDPWait
+		}
+		dl = time.Now().Add(w)
+	}
+	// Stop reading a little before the context's deadline so that "no
+	// reply" is told apart from the caller's timeout.
+	if margin := time.Until(dl) / 20; margin > 0 {
+		dl = dl.Add(-min(margin, 50*time.Millisecond))
+	}
+	_ = c.SetDeadline(dl)
+	if _, err := c.Write(u.Payload); err != nil {
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			return fail(ctx, "udp", target, ReasonUnreachable, fmt.Errorf("%w: %w", ErrPortUnreachable, err))
+		}
+		return fail(ctx, "udp", target, ReasonConnect, err)
+	}
+	buf := make([]byte, 65535)
+	n, err := c.Read(buf)
+	switch {
+	case err == nil:
+		if len(u.Expect) > 0 && !bytes.HasPrefix(buf[:n], u.Expect) {
+			return fail(ctx, "udp", target, ReasonProtocol, fmt.Errorf("reply %q does not begin with %q: %w", trunc(buf[:n]), trunc(u.Expect), ErrMalformed))
+		}
+		return nil
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fail(ctx, "udp", target, ReasonUnreachable, fmt.Errorf("%w: %w", ErrPortUnreachable, err))
+	case errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil:
+		if u.RequireReply {
+			return fail(ctx, "udp", target, ReasonNoReply, ErrNoReply)
+		}
+		return nil
+	}
+	return fail(ctx, "udp", target, ReasonProtocol, err)
+}
