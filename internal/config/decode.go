@@ -1,0 +1,369 @@
+package config
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type handler func(d *decoder, n *node)
+
+// decoder turns the node tree into a typed Config.
+type decoder struct {
+	p   *pre // shares the warning and error lists
+	cfg *Config
+	// rulePref is the next automatic rule preference (keepalived counts
+	// down from 16384).
+	rulePref uint32
+	gseen    map[string]bool   // keywords seen in global_defs
+	iseen    []map[string]bool // keywords seen per vrrp_instance
+}
+
+func newDecoder(p *pre) *decoder {
+	return &decoder{p: p, cfg: &Config{Global: globalDefaults()}, rulePref: 16384, gseen: map[string]bool{}}
+}
+
+func (d *decoder) warnf(pos Pos, format string, args ...any) { d.p.warnf(pos, format, args...) }
+
+// block dispatches the children of a block to handlers. Keywords in known
+// are accepted without interpretation and appended to other, if non-nil.
+func (d *decoder) block(children []*node, handlers map[string]handler, known map[string]bool, other *[]Directive) {
+	for _, c := range children {
+		if h, ok := handlers[c.name.text]; ok {
+			h(d, c)
+			continue
+		}
+		if known[c.name.text] {
+			if other != nil {
+				*other = append(*other, Directive{Keyword: c.name.text, Args: c.argStrings()})
+			}
+			continue
+		}
+		d.unknown(c)
+	}
+}
+
+func (d *decoder) unknown(n *node) {
+	d.warnf(n.name.pos, "unknown keyword '%s'", n.name.text)
+}
+
+func keywords(s string) map[string]bool {
+	m := map[string]bool{}
+	for f := range strings.FieldsSeq(s) {
+		m[f] = true
+	}
+	return m
+}
+
+// arg returns argument i or reports what was expected.
+func (d *decoder) arg(n *node, i int, what string) (token, bool) {
+	if i < len(n.args) {
+		return n.args[i], true
+	}
+	pos := n.name.pos
+	if len(n.args) > 0 {
+		pos = n.args[len(n.args)-1].pos
+	}
+	d.warnf(pos, "%s: missing argument, expected %s", n.name.text, what)
+	return token{}, false
+}
+
+// noBlock warns when a block is given to a keyword that takes none.
+func (d *decoder) noBlock(n *node) {
+	if n.block {
+		d.warnf(n.name.pos, "%s: unexpected block", n.name.text)
+	}
+}
+
+func (d *decoder) str(n *node, dst *string) {
+	if t, ok := d.arg(n, 0, "a string"); ok {
+		*dst = t.text
+	}
+}
+
+func (d *decoder) intTok(t token, kw string, lo, hi int64) (int64, bool) {
+	v, err := strconv.ParseInt(t.text, 10, 64)
+	if err != nil {
+		d.warnf(t.pos, "%s: invalid number %q, expected an integer in [%d, %d]", kw, t.text, lo, hi)
+		return 0, false
+	}
+	if v < lo || v > hi {
+		d.warnf(t.pos, "%s: number '%s' outside range [%d, %d]", kw, t.text, lo, hi)
+		return 0, false
+	}
+	return v, true
+}
+
+func (d *decoder) int(n *node, lo, hi int64, dst *int) bool {
+	t, ok := d.arg(n, 0, fmt.Sprintf("an integer in [%d, %d]", lo, hi))
+	if !ok {
+		return false
+	}
+	v, ok := d.intTok(t, n.name.text, lo, hi)
+	if ok {
+		*dst = int(v)
+	}
+	return ok
+}
+
+// parseTimer reads a keepalived <TIMER>: decimal seconds with microsecond
+// resolution.
+func parseTimer(s string) (time.Duration, bool) {
+	if s == "" || s[0] == '-' || s[0] == '+' {
+		return 0, false
+	}
+	ip, fp, hasDot := strings.Cut(s, ".")
+	if ip == "" && (!hasDot || fp == "") {
+		return 0, false
+	}
+	var secs int64
+	if ip != "" {
+		v, err := strconv.ParseUint(ip, 10, 32)
+		if err != nil {
+			return 0, false
+		}
+		secs = int64(v)
+	}
+	var us int64
+	for i := 0; i < len(fp); i++ {
+		c := fp[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if i < 6 {
+			us = us*10 + int64(c-'0')
+		}
+	}
+	for i := len(fp); i < 6; i++ {
+		us *= 10
+	}
+	return time.Duration(secs)*time.Second + time.Duration(us)*time.Microsecond, true
+}
+
+// timer reads a <TIMER> argument in [lo, hi].
+func (d *decoder) timer(n *node, lo, hi time.Duration, dst *time.Duration) bool {
+	t, ok := d.arg(n, 0, "a time in seconds")
+	if !ok {
+		return false
+	}
+	return d.timerTok(t, n.name.text, lo, hi, dst)
+}
+
+func (d *decoder) timerTok(t token, kw string, lo, hi time.Duration, dst *time.Duration) bool {
+	v, ok := parseTimer(t.text)
+	if !ok {
+		d.warnf(t.pos, "%s: invalid time %q, expected seconds such as 1 or 0.5", kw, t.text)
+		return false
+	}
+	if v < lo || v > hi {
+		d.warnf(t.pos, "%s: time '%s' outside range [%s, %s]", kw, t.text, fmtSeconds(lo), fmtSeconds(hi))
+		return false
+	}
+	*dst = v
+	return true
+}
+
+// fmtSeconds formats a duration as keepalived timer text.
+func fmtSeconds(v time.Duration) string {
+	us := v.Microseconds()
+	s := strconv.FormatInt(us/1e6, 10)
+	if f := us % 1e6; f != 0 {
+		s += strings.TrimRight(fmt.Sprintf(".%06d", f), "0")
+	}
+	return s
+}
+
+func parseBool(s string) (bool, bool) {
+	switch strings.ToLower(s) {
+	case "on", "true", "yes":
+		return true, true
+	case "off", "false", "no":
+		return false, true
+	}
+	return false, false
+}
+
+// flag reads "keyword [<BOOL>]": the keyword alone means true.
+func (d *decoder) flag(n *node) (bool, bool) {
+	if len(n.args) == 0 {
+		return true, true
+	}
+	v, ok := parseBool(n.args[0].text)
+	if !ok {
+		d.warnf(n.args[0].pos, "%s: invalid boolean %q, expected on|off|true|false|yes|no", n.name.text, n.args[0].text)
+	}
+	return v, ok
+}
+
+func (d *decoder) setFlag(n *node, dst *bool) {
+	if v, ok := d.flag(n); ok {
+		*dst = v
+	}
+}
+
+func (d *decoder) setFlagPtr(n *node, dst **bool) {
+	if v, ok := d.flag(n); ok {
+		*dst = &v
+	}
+}
+
+func (d *decoder) addrTok(t token, kw string) (netip.Addr, bool) {
+	a, err := netip.ParseAddr(t.text)
+	if err != nil || a.Zone() != "" && !a.Is6() {
+		d.warnf(t.pos, "%s: invalid IP address %q", kw, t.text)
+		return netip.Addr{}, false
+	}
+	return a, true
+}
+
+func (d *decoder) addr(n *node, dst *netip.Addr) bool {
+	t, ok := d.arg(n, 0, "an IP address")
+	if !ok {
+		return false
+	}
+	a, ok := d.addrTok(t, n.name.text)
+	if ok {
+		*dst = a
+	}
+	return ok
+}
+
+// parsePrefix reads "addr" or "addr/len"; a bare address gets a full length.
+func parsePrefix(s string) (netip.Prefix, bool) {
+	if strings.IndexByte(s, '/') >= 0 {
+		p, err := netip.ParsePrefix(s)
+		return p, err == nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a, a.BitLen()), true
+}
+
+func (d *decoder) port(t token, kw string) (uint16, bool) {
+	v, ok := d.intTok(t, kw, 0, 65535)
+	return uint16(v), ok
+}
+
+// notify reads "SCRIPT [username [groupname]]".
+func (d *decoder) notify(n *node, dst *Notify) {
+	t, ok := d.arg(n, 0, "a script")
+	if !ok {
+		return
+	}
+	nt := Notify{Script: t.text}
+	if len(n.args) > 1 {
+		nt.User = n.args[1].text
+	}
+	if len(n.args) > 2 {
+		nt.Group = n.args[2].text
+	}
+	if len(n.args) > 3 {
+		d.warnf(n.args[3].pos, "%s: unexpected argument %q, expected SCRIPT [username [groupname]]", n.name.text, n.args[3].text)
+	}
+	*dst = nt
+}
+
+// names reads a block whose lines are single names (group { VI_1 VI_2 }).
+func (d *decoder) names(n *node) []string {
+	if !n.block {
+		d.warnf(n.name.pos, "%s: expected a block", n.name.text)
+		return nil
+	}
+	var out []string
+	for _, c := range n.children {
+		out = append(out, c.name.text)
+		for _, a := range c.args {
+			out = append(out, a.text)
+		}
+	}
+	return out
+}
+
+// tracks reads a track_* block: "NAME [weight W [reverse|noreverse]]".
+func (d *decoder) tracks(n *node, lo, hi int64) []Track {
+	if !n.block {
+		d.warnf(n.name.pos, "%s: expected a block", n.name.text)
+		return nil
+	}
+	var out []Track
+	for _, c := range n.children {
+		tr := Track{Name: c.name.text, Pos: c.name.pos}
+		ok := true
+		for i := 0; i < len(c.args); i++ {
+			a := c.args[i]
+			switch a.text {
+			case "weight":
+				if i+1 >= len(c.args) {
+					d.warnf(a.pos, "%s %s: missing weight value, expected an integer in [%d, %d]", n.name.text, tr.Name, lo, hi)
+					ok = false
+					continue
+				}
+				i++
+				v, vok := d.intTok(c.args[i], n.name.text+" weight", lo, hi)
+				if !vok {
+					ok = false
+					continue
+				}
+				tr.Weight, tr.Weighted = int(v), true
+			case "reverse":
+				tr.Reverse = true
+			case "noreverse", "no_reverse":
+				tr.Reverse = false
+			default:
+				d.warnf(a.pos, "%s %s: unknown option %q, expected weight or reverse", n.name.text, tr.Name, a.text)
+			}
+		}
+		if ok {
+			out = append(out, tr)
+		}
+	}
+	return out
+}
+
+// decode is the top level.
+func (d *decoder) decode(nodes []*node) {
+	d.block(nodes, topHandlers, topKnown, nil)
+	d.finish()
+}
+
+var topKnown = keywords(`linkbeat_interfaces interface_up_down_delays track_group garp_group
+	SSL net_namespace net_namespace_ipvs namespace_with_ipsets instance use_pid_dir
+	linkbeat_use_polling child_wait_time`)
+
+var topHandlers map[string]handler
+
+func init() {
+	topHandlers = map[string]handler{
+		"global_defs":          (*decoder).globalDefs,
+		"static_ipaddress":     func(d *decoder, n *node) { d.cfg.StaticAddresses = append(d.cfg.StaticAddresses, d.addresses(n, false)...) },
+		"static_routes":        func(d *decoder, n *node) { d.cfg.StaticRoutes = append(d.cfg.StaticRoutes, d.routes(n, false)...) },
+		"static_rules":         func(d *decoder, n *node) { d.cfg.StaticRules = append(d.cfg.StaticRules, d.rules(n)...) },
+		"vrrp_script":          (*decoder).vrrpScript,
+		"track_file":           (*decoder).trackFile,
+		"vrrp_track_file":      (*decoder).trackFile,
+		"track_process":        (*decoder).trackProcess,
+		"vrrp_track_process":   (*decoder).trackProcess,
+		"vrrp_sync_group":      (*decoder).syncGroup,
+		"vrrp_instance":        (*decoder).instance,
+		"bfd_instance":         (*decoder).bfdInstance,
+		"virtual_server_group": (*decoder).vsGroup,
+		"virtual_server":       (*decoder).virtualServer,
+	}
+}
+
+// blockName returns the single name argument of a named block.
+func (d *decoder) blockName(n *node) (string, bool) {
+	if !n.block {
+		d.warnf(n.name.pos, "%s: expected a block after the name", n.name.text)
+		return "", false
+	}
+	if len(n.args) == 0 {
+		d.warnf(n.name.pos, "%s: missing name, expected %s NAME {", n.name.text, n.name.text)
+		return "", false
+	}
+	return n.args[0].text, true
+}

@@ -1,0 +1,233 @@
+package config
+
+import (
+	"net/netip"
+	"time"
+)
+
+func (d *decoder) curInst() *Instance { return &d.cfg.Instances[len(d.cfg.Instances)-1] }
+
+func (d *decoder) instFlag(f func(*Instance) *bool) handler {
+	return func(d *decoder, n *node) { d.setFlag(n, f(d.curInst())) }
+}
+
+func (d *decoder) instNotify(f func(*Instance) *Notify) handler {
+	return func(d *decoder, n *node) { d.notify(n, f(d.curInst())) }
+}
+
+var instanceKnown = keywords(`vrf use_ipvlan debug kernel_rx_buf_size linkbeat_use_polling
+	notify_deleted track_src_ip use_vmac_addr old_unicast_checksum garp_extra_if
+	mcast_dst_port unicast_peer_port vmac_prefix`)
+
+var instanceHandlers map[string]handler
+
+func init() {
+	var d *decoder
+	instanceHandlers = map[string]handler{
+		"state": func(d *decoder, n *node) {
+			if t, ok := d.arg(n, 0, "MASTER or BACKUP"); ok {
+				switch t.text {
+				case "MASTER", "BACKUP":
+					d.curInst().State = t.text
+				default:
+					d.warnf(t.pos, "(%s) unknown state %q, expected MASTER or BACKUP; defaulting to BACKUP", d.curInst().Name, t.text)
+				}
+			}
+		},
+		"interface": func(d *decoder, n *node) { d.str(n, &d.curInst().Interface) },
+		"virtual_router_id": func(d *decoder, n *node) {
+			d.int(n, 1, 255, &d.curInst().VRID)
+		},
+		"priority": func(d *decoder, n *node) { d.int(n, 1, 255, &d.curInst().Priority) },
+		"advert_int": func(d *decoder, n *node) {
+			d.timer(n, 10*time.Millisecond, 255*time.Second, &d.curInst().AdvertInt)
+		},
+		"version": func(d *decoder, n *node) { d.int(n, 2, 3, &d.curInst().Version) },
+		"authentication": (*decoder).auth,
+		"virtual_ipaddress": func(d *decoder, n *node) {
+			i := d.curInst()
+			i.VirtualIPs = append(i.VirtualIPs, d.addresses(n, true)...)
+		},
+		"virtual_ipaddress_excluded": func(d *decoder, n *node) {
+			i := d.curInst()
+			i.ExcludedVIPs = append(i.ExcludedVIPs, d.addresses(n, true)...)
+		},
+		"virtual_routes": func(d *decoder, n *node) {
+			i := d.curInst()
+			i.VirtualRoutes = append(i.VirtualRoutes, d.routes(n, true)...)
+		},
+		"virtual_rules": func(d *decoder, n *node) {
+			i := d.curInst()
+			i.VirtualRules = append(i.VirtualRules, d.rules(n)...)
+		},
+		"unicast_src_ip": func(d *decoder, n *node) { d.addr(n, &d.curInst().UnicastSrcIP) },
+		"mcast_src_ip":   func(d *decoder, n *node) { d.addr(n, &d.curInst().McastSrcIP) },
+		"mcast_dst_ip": func(d *decoder, n *node) {
+			var a netip.Addr
+			if d.addr(n, &a) {
+				if !a.IsMulticast() {
+					d.warnf(n.args[0].pos, "mcast_dst_ip: %s is not a multicast address", a)
+					return
+				}
+				d.curInst().McastDstIP = a
+			}
+		},
+		"unicast_peer":          (*decoder).unicastPeers,
+		"unicast_ttl":           func(d *decoder, n *node) { d.int(n, 1, 255, &d.curInst().UnicastTTL) },
+		"unicast_fault_no_peer": d.instFlag(func(i *Instance) *bool { return &i.UnicastFaultNoPeer }),
+		"check_unicast_src":     d.instFlag(func(i *Instance) *bool { return &i.CheckUnicastSrc }),
+		"track_interface": func(d *decoder, n *node) {
+			i := d.curInst()
+			i.TrackInterfaces = append(i.TrackInterfaces, d.tracks(n, -253, 253)...)
+		},
+		"track_script": func(d *decoder, n *node) {
+			i := d.curInst()
+			i.TrackScripts = append(i.TrackScripts, d.tracks(n, -253, 253)...)
+		},
+		"track_file": func(d *decoder, n *node) {
+			i := d.curInst()
+			i.TrackFiles = append(i.TrackFiles, d.tracks(n, -254, 254)...)
+		},
+		"track_process": func(d *decoder, n *node) {
+			i := d.curInst()
+			i.TrackProcesses = append(i.TrackProcesses, d.tracks(n, -254, 254)...)
+		},
+		"track_bfd": func(d *decoder, n *node) {
+			i := d.curInst()
+			i.TrackBFDs = append(i.TrackBFDs, d.tracks(n, -253, 253)...)
+		},
+		"dont_track_primary": d.instFlag(func(i *Instance) *bool { return &i.DontTrackPrimary }),
+		"nopreempt":          d.instFlag(func(i *Instance) *bool { return &i.NoPreempt }),
+		"preempt": func(d *decoder, n *node) {
+			if v, ok := d.flag(n); ok {
+				d.curInst().NoPreempt = !v
+			}
+		},
+		"preempt_delay": func(d *decoder, n *node) {
+			d.timer(n, 0, 1000*time.Second, &d.curInst().PreemptDelay)
+		},
+		"accept": func(d *decoder, n *node) { d.setFlagPtr(n, &d.curInst().Accept) },
+		"no_accept": func(d *decoder, n *node) {
+			f := false
+			d.curInst().Accept = &f
+		},
+		"use_vmac": func(d *decoder, n *node) {
+			i := d.curInst()
+			i.UseVMAC = true
+			if len(n.args) > 0 {
+				i.VMACName = n.args[0].text
+			}
+		},
+		"vmac_xmit_base":             d.instFlag(func(i *Instance) *bool { return &i.VMACXmitBase }),
+		"native_ipv6":                d.instFlag(func(i *Instance) *bool { return &i.NativeIPv6 }),
+		"garp_master_delay":          func(d *decoder, n *node) { d.timer(n, 0, 255*time.Second, &d.curInst().GarpMasterDelay) },
+		"garp_master_repeat":         func(d *decoder, n *node) { d.int(n, 1, 255, &d.curInst().GarpMasterRepeat) },
+		"garp_lower_prio_delay":      func(d *decoder, n *node) { d.timer(n, 0, 255*time.Second, &d.curInst().GarpLowerPrioDelay) },
+		"garp_lower_prio_repeat":     func(d *decoder, n *node) { d.int(n, 1, 255, &d.curInst().GarpLowerPrioRepeat) },
+		"garp_master_refresh":        func(d *decoder, n *node) { d.timer(n, 0, maxTimer, &d.curInst().GarpMasterRefresh) },
+		"garp_master_refresh_repeat": func(d *decoder, n *node) { d.int(n, 1, 255, &d.curInst().GarpMasterRefreshRepeat) },
+		"lower_prio_no_advert":       d.instFlag(func(i *Instance) *bool { return &i.LowerPrioNoAdvert }),
+		"higher_prio_send_advert":    d.instFlag(func(i *Instance) *bool { return &i.HigherPrioSendAdvert }),
+		"down_timer_adverts":         func(d *decoder, n *node) { d.int(n, 1, 100, &d.curInst().DownTimerAdverts) },
+		"skip_check_adv_addr":        d.instFlag(func(i *Instance) *bool { return &i.SkipCheckAdvAddr }),
+		"strict_mode":                d.instFlag(func(i *Instance) *bool { return &i.Strict }),
+		"promote_secondaries":        d.instFlag(func(i *Instance) *bool { return &i.PromoteSecondaries }),
+		"lvs_sync_daemon_interface": func(d *decoder, n *node) {
+			i := d.curInst()
+			d.warnf(n.name.pos, "(%s) specifying lvs_sync_daemon_interface against a vrrp is deprecated, use global lvs_sync_daemon", i.Name)
+			d.str(n, &i.LVSSyncDaemonInterface)
+		},
+		"notify_master":              d.instNotify(func(i *Instance) *Notify { return &i.NotifyMaster }),
+		"notify_backup":              d.instNotify(func(i *Instance) *Notify { return &i.NotifyBackup }),
+		"notify_fault":               d.instNotify(func(i *Instance) *Notify { return &i.NotifyFault }),
+		"notify_stop":                d.instNotify(func(i *Instance) *Notify { return &i.NotifyStop }),
+		"notify":                     d.instNotify(func(i *Instance) *Notify { return &i.Notify }),
+		"notify_master_rx_lower_pri": d.instNotify(func(i *Instance) *Notify { return &i.NotifyMasterRxLowerPri }),
+		"notify_priority_changes":    d.instFlag(func(i *Instance) *bool { return &i.NotifyPriorityChanges }),
+		"smtp_alert":                 func(d *decoder, n *node) { d.setFlagPtr(n, &d.curInst().SMTPAlert) },
+	}
+}
+
+func (d *decoder) instance(n *node) {
+	name, ok := d.blockName(n)
+	if !ok {
+		return
+	}
+	d.cfg.Instances = append(d.cfg.Instances, Instance{Name: name, Pos: n.name.pos, State: "BACKUP",
+		Priority: 100, AdvertInt: time.Second, UnicastTTL: 255})
+	seen := map[string]bool{}
+	for _, c := range n.children {
+		seen[c.name.text] = true
+	}
+	d.iseen = append(d.iseen, seen)
+	d.block(n.children, instanceHandlers, instanceKnown, &d.curInst().Other)
+}
+
+func (d *decoder) auth(n *node) {
+	i := d.curInst()
+	if !n.block {
+		d.warnf(n.name.pos, "authentication: expected a block")
+		return
+	}
+	a := &Auth{}
+	h := map[string]handler{
+		"auth_type": func(d *decoder, n *node) {
+			if t, ok := d.arg(n, 0, "PASS or AH"); ok {
+				if t.text != "PASS" && t.text != "AH" {
+					d.warnf(t.pos, "(%s) unknown auth_type %q, expected PASS or AH", i.Name, t.text)
+					return
+				}
+				a.Type = t.text
+			}
+		},
+		"auth_pass": func(d *decoder, n *node) {
+			if t, ok := d.arg(n, 0, "a password"); ok {
+				a.Pass = t.text
+				if len(a.Pass) > 8 {
+					d.warnf(t.pos, "(%s) truncating auth_pass to 8 characters", i.Name)
+					a.Pass = a.Pass[:8]
+				}
+			}
+		},
+	}
+	d.block(n.children, h, nil, nil)
+	if a.Type == "" {
+		if a.Pass != "" {
+			a.Type = "PASS"
+		} else {
+			return
+		}
+	}
+	i.Auth = a
+}
+
+func (d *decoder) unicastPeers(n *node) {
+	i := d.curInst()
+	if !n.block {
+		d.warnf(n.name.pos, "unicast_peer: expected a block")
+		return
+	}
+	for _, c := range n.children {
+		a, ok := d.addrTok(c.name, "unicast_peer")
+		if !ok {
+			continue
+		}
+		p := UnicastPeer{Addr: a, MaxTTL: 255}
+		for j := 0; j < len(c.args); j++ {
+			t := c.args[j]
+			if (t.text == "min_ttl" || t.text == "max_ttl") && j+1 < len(c.args) {
+				j++
+				if v, ok := d.intTok(c.args[j], "unicast_peer "+t.text, 0, 255); ok {
+					if t.text == "min_ttl" {
+						p.MinTTL = int(v)
+					} else {
+						p.MaxTTL = int(v)
+					}
+				}
+				continue
+			}
+			d.warnf(t.pos, "unicast_peer %s: unknown option %q, expected min_ttl or max_ttl", a, t.text)
+		}
+		i.UnicastPeers = append(i.UnicastPeers, p)
+	}
+}

@@ -1,0 +1,152 @@
+package config
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Options control how a configuration is read. The zero value reads files
+// from the operating system, uses the short host name as config id and an
+// empty environment.
+type Options struct {
+	// ConfigID is matched against '@id' conditional lines and is the value of
+	// ${_INSTANCE}. If empty, the host name up to its first '.' is used (as
+	// keepalived does without -i).
+	ConfigID string
+
+	// Strict turns every warning into an error.
+	Strict bool
+
+	// Env holds the variables visible to ${_ENV NAME}. The process
+	// environment is never read implicitly.
+	Env map[string]string
+
+	// FS, if set, is used to read the main file (for ParseFile) and included
+	// files; absolute paths are looked up with their leading '/' removed.
+	FS fs.FS
+
+	// ReadFile and Glob read files and expand wildcards when FS is nil. If nil,
+	// os.ReadFile and filepath.Glob are used.
+	ReadFile func(name string) ([]byte, error)
+	Glob     func(pattern string) ([]string, error)
+
+	// Random returns a pseudo random integer in [lo, hi] for ${_RANDOM}. If
+	// nil, lo is returned, which keeps parsing deterministic.
+	Random func(lo, hi int) int
+
+	// MaxIncludeDepth bounds nested includes. If zero, 32 is used.
+	MaxIncludeDepth int
+}
+
+func (o *Options) configID() string {
+	if o.ConfigID != "" {
+		return o.ConfigID
+	}
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	id, _, _ := strings.Cut(h, ".")
+	return id
+}
+
+func (o *Options) readFile(name string) ([]byte, error) {
+	if o.FS != nil {
+		return fs.ReadFile(o.FS, fsName(name))
+	}
+	if o.ReadFile != nil {
+		return o.ReadFile(name)
+	}
+	return os.ReadFile(name)
+}
+
+func (o *Options) glob(pattern string) ([]string, error) {
+	if o.FS != nil {
+		m, err := fs.Glob(o.FS, fsName(pattern))
+		if err != nil {
+			return nil, err
+		}
+		if strings.HasPrefix(pattern, "/") {
+			for i := range m {
+				m[i] = "/" + m[i]
+			}
+		}
+		return m, nil
+	}
+	if o.Glob != nil {
+		return o.Glob(pattern)
+	}
+	return filepath.Glob(pattern)
+}
+
+func fsName(name string) string {
+	name = filepath.ToSlash(filepath.Clean(name))
+	name = strings.TrimPrefix(name, "/")
+	if name == "" {
+		return "."
+	}
+	return name
+}
+
+// Pos is a position in a configuration file. Line and Col count from 1.
+// After parameter substitution the column refers to the expanded line.
+type Pos struct {
+	File string
+	Line int
+	Col  int
+}
+
+// String formats the position as file:line:col.
+func (p Pos) String() string {
+	if p.File == "" {
+		return fmt.Sprintf("%d:%d", p.Line, p.Col)
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Warning is a problem keepalived would log and then carry on: the offending
+// keyword or value is skipped or replaced by its default.
+type Warning struct {
+	Pos Pos
+	Msg string
+}
+
+// String formats the warning as "file:line:col: message".
+func (w Warning) String() string { return w.Pos.String() + ": " + w.Msg }
+
+// Error is a configuration error at a position.
+type Error struct {
+	Pos Pos
+	Msg string
+}
+
+// Error implements error, formatted as "config: file:line:col: message".
+func (e *Error) Error() string { return "config: " + e.Pos.String() + ": " + e.Msg }
+
+// ErrorList is the error returned by Parse when there are one or more
+// errors; each element is an *Error.
+type ErrorList []*Error
+
+// Error joins the messages, one per line.
+func (l ErrorList) Error() string {
+	var b strings.Builder
+	for i, e := range l {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the individual errors.
+func (l ErrorList) Unwrap() []error {
+	out := make([]error, len(l))
+	for i, e := range l {
+		out[i] = e
+	}
+	return out
+}

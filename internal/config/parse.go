@@ -1,0 +1,44 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNotFound is wrapped by ParseFile when the main file cannot be read.
+var ErrNotFound = errors.New("config: cannot read configuration file")
+
+// Parse reads a configuration from src; name is used in positions and as
+// the base for relative includes. It returns the typed configuration, the
+// warnings keepalived would log, and an ErrorList if there were errors
+// (with Options.Strict, every warning is an error). The Config is returned
+// even when there are errors, so that a caller may inspect it.
+func Parse(name string, src []byte, opts Options) (*Config, []Warning, error) {
+	p := newPre(&opts)
+	p.file(name, src)
+	nodes := buildTree(p.out, p)
+	d := newDecoder(p)
+	d.decode(nodes)
+	warns := p.warns
+	errs := p.errs
+	if opts.Strict && len(warns) > 0 {
+		for _, w := range warns {
+			errs = append(errs, &Error{Pos: w.Pos, Msg: w.Msg})
+		}
+		warns = nil
+	}
+	if len(errs) > 0 {
+		return d.cfg, warns, errs
+	}
+	return d.cfg, warns, nil
+}
+
+// ParseFile reads the configuration file at path (through Options.FS or
+// Options.ReadFile when set) and parses it.
+func ParseFile(path string, opts Options) (*Config, []Warning, error) {
+	src, err := opts.readFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w %s: %w", ErrNotFound, path, err)
+	}
+	return Parse(path, src, opts)
+}

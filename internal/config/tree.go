@@ -1,0 +1,73 @@
+package config
+
+// node is a keyword with its arguments and, for a block, its children.
+type node struct {
+	name     token
+	args     []token
+	children []*node
+	block    bool
+	end      Pos // position of the closing brace
+}
+
+// argStrings returns the argument texts.
+func (n *node) argStrings() []string {
+	out := make([]string, len(n.args))
+	for i, a := range n.args {
+		out[i] = a.text
+	}
+	return out
+}
+
+// buildTree turns preprocessed lines into a tree. A '{' starts a block for
+// the statement before it (on the same line or the previous one); a '}'
+// ends the innermost block.
+func buildTree(lines [][]token, p *pre) []*node {
+	root := &node{block: true}
+	stack := []*node{root}
+	var last *node // last statement of the current block, may take a '{'
+	for _, line := range lines {
+		var cur *node
+		for _, t := range line {
+			top := stack[len(stack)-1]
+			switch t.brace {
+			case '{':
+				target := cur
+				if target == nil {
+					target = last
+				}
+				if target == nil || target.block {
+					p.warnf(t.pos, "unexpected '{', expected a keyword before it")
+					// keep the structure balanced with an anonymous block
+					target = &node{name: token{text: "{", pos: t.pos}}
+					top.children = append(top.children, target)
+				}
+				target.block = true
+				stack = append(stack, target)
+				cur, last = nil, nil
+			case '}':
+				if len(stack) == 1 {
+					p.warnf(t.pos, "unexpected '}', no block is open")
+					continue
+				}
+				top.end = t.pos
+				stack = stack[:len(stack)-1]
+				last = top
+				cur = nil
+			default:
+				if cur == nil {
+					cur = &node{name: t}
+					top.children = append(top.children, cur)
+					last = cur
+				} else {
+					cur.args = append(cur.args, t)
+				}
+			}
+		}
+	}
+	for len(stack) > 1 {
+		top := stack[len(stack)-1]
+		p.warnf(top.name.pos, "block %q is not closed, expected '}'", top.name.text)
+		stack = stack[:len(stack)-1]
+	}
+	return root.children
+}
