@@ -11,10 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
 	"github.com/nux-root/keepalived-go/internal/testutil"
@@ -197,7 +197,7 @@ func TestIntegrationHandle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addrs, err := h.AddrList(eth0, netlink.FAMILY_V4)
+	addrs, err := h.AddrList(eth0, syscall.AF_INET)
 	if err != nil {
 		t.Fatal(err)
 	}
