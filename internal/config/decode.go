@@ -338,8 +338,10 @@ var topHandlers map[string]handler
 
 func init() {
 	topHandlers = map[string]handler{
-		"global_defs":          (*decoder).globalDefs,
-		"static_ipaddress":     func(d *decoder, n *node) { d.cfg.StaticAddresses = append(d.cfg.StaticAddresses, d.addresses(n, false)...) },
+		"global_defs": (*decoder).globalDefs,
+		"static_ipaddress": func(d *decoder, n *node) {
+			d.cfg.StaticAddresses = append(d.cfg.StaticAddresses, d.addresses(n, false)...)
+		},
 		"static_routes":        func(d *decoder, n *node) { d.cfg.StaticRoutes = append(d.cfg.StaticRoutes, d.routes(n, false)...) },
 		"static_rules":         func(d *decoder, n *node) { d.cfg.StaticRules = append(d.cfg.StaticRules, d.rules(n)...) },
 		"vrrp_script":          (*decoder).vrrpScript,

@@ -31,8 +31,10 @@ var globalKnown = keywords(`tmp_config_directory config_save_dir process_names p
 	vrrp_track_process bfd_rlimit_time checker_rlimit_time vrrp_rlimit_time`)
 
 var globalHandlers = map[string]handler{
-	"router_id":               func(d *decoder, n *node) { d.str(n, &d.cfg.Global.RouterID) },
-	"notification_email":      func(d *decoder, n *node) { d.cfg.Global.NotificationEmail = append(d.cfg.Global.NotificationEmail, d.names(n)...) },
+	"router_id": func(d *decoder, n *node) { d.str(n, &d.cfg.Global.RouterID) },
+	"notification_email": func(d *decoder, n *node) {
+		d.cfg.Global.NotificationEmail = append(d.cfg.Global.NotificationEmail, d.names(n)...)
+	},
 	"notification_email_from": func(d *decoder, n *node) { d.str(n, &d.cfg.Global.NotificationEmailFrom) },
 	"smtp_server": func(d *decoder, n *node) {
 		g := &d.cfg.Global

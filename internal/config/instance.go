@@ -42,7 +42,7 @@ func init() {
 		"advert_int": func(d *decoder, n *node) {
 			d.timer(n, 10*time.Millisecond, 255*time.Second, &d.curInst().AdvertInt)
 		},
-		"version": func(d *decoder, n *node) { d.int(n, 2, 3, &d.curInst().Version) },
+		"version":        func(d *decoder, n *node) { d.int(n, 2, 3, &d.curInst().Version) },
 		"authentication": (*decoder).auth,
 		"virtual_ipaddress": func(d *decoder, n *node) {
 			i := d.curInst()
@@ -135,7 +135,11 @@ func init() {
 		"lvs_sync_daemon_interface": func(d *decoder, n *node) {
 			i := d.curInst()
 			d.warnf(n.name.pos, "(%s) specifying lvs_sync_daemon_interface against a vrrp is deprecated, use global lvs_sync_daemon", i.Name)
-			d.str(n, &i.LVSSyncDaemonInterface)
+			var ifname string
+			d.str(n, &ifname)
+			if ifname != "" && d.cfg.Global.LVSSyncDaemon == nil {
+				d.cfg.Global.LVSSyncDaemon = &LVSSyncDaemon{Interface: ifname, Instance: i.Name, SyncID: -1}
+			}
 		},
 		"notify_master":              d.instNotify(func(i *Instance) *Notify { return &i.NotifyMaster }),
 		"notify_backup":              d.instNotify(func(i *Instance) *Notify { return &i.NotifyBackup }),

@@ -260,7 +260,6 @@ type Instance struct {
 	SkipCheckAdvAddr        bool
 	Strict                  bool
 	PromoteSecondaries      bool
-	LVSSyncDaemonInterface  string
 	NotifyMaster            Notify
 	NotifyBackup            Notify
 	NotifyFault             Notify

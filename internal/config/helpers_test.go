@@ -1,0 +1,5 @@
+package config
+
+import "net/netip"
+
+var netipTypes = []any{netip.Addr{}, netip.Prefix{}}
