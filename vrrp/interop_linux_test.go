@@ -1,0 +1,340 @@
+package vrrp_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/nux-root/keepalived-go/internal/testutil"
+	"github.com/nux-root/keepalived-go/vrrp"
+)
+
+// goRouter is our VRRP instance on the Linux transport in a namespace, with
+// a minimal in-test VIP applier (vrrp must not import vip): the VIP is added
+// on MASTER and removed on any other state.
+type goRouter struct {
+	t      *testing.T
+	ns     *testutil.NetNS
+	conn   *vrrp.Conn
+	inst   *vrrp.Instance
+	vip    netip.Prefix
+	h      *netlink.Handle
+	trans  chan vrrp.Transition
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+}
+
+type goOpts struct {
+	version   int
+	prio      uint8
+	advert    time.Duration
+	vip       netip.Prefix
+	peers     []netip.Addr
+	noPreempt bool
+	authPass  string
+}
+
+func startGo(t *testing.T, ns *testutil.NetNS, o goOpts) *goRouter {
+	t.Helper()
+	v6 := o.vip.Addr().Is6()
+	conn, err := vrrp.Listen(vrrp.ConnConfig{Interface: "eth0", IPv6: v6, NetNS: ns.Path()})
+	if err != nil {
+		t.Fatalf("Listen: %v", err)
+	}
+	tr, err := conn.Transport(51)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &goRouter{t: t, ns: ns, conn: conn, vip: o.vip, h: ns.Handle(t), trans: make(chan vrrp.Transition, 64), done: make(chan struct{})}
+	cfg := vrrp.Config{
+		Name: "go", Version: o.version, VRID: 51, Priority: o.prio, AdvertInterval: o.advert,
+		Source: conn.Source(), Addrs: []netip.Addr{o.vip.Addr()}, Peers: o.peers, NoPreempt: o.noPreempt,
+	}
+	if o.authPass != "" {
+		cfg.AuthType, cfg.AuthPass = vrrp.AuthSimple, o.authPass
+	}
+	cfg.OnTransition = func(tr vrrp.Transition) {
+		// Quick netlink work on the loop is acceptable in a test.
+		if tr.To == vrrp.StateMaster {
+			r.addVIP()
+		} else if tr.From == vrrp.StateMaster {
+			r.delVIP()
+		}
+		select {
+		case r.trans <- tr:
+		default:
+		}
+	}
+	r.inst, err = vrrp.New(cfg, tr)
+	if err != nil {
+		conn.Close()
+		t.Fatalf("vrrp.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() {
+		defer close(r.done)
+		r.inst.Run(ctx)
+	}()
+	t.Cleanup(r.Stop)
+	return r
+}
+
+func (r *goRouter) ipnet() *netlink.Addr {
+	bits := 32
+	if r.vip.Addr().Is6() {
+		bits = 128
+	}
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: r.vip.Addr().AsSlice(), Mask: net.CIDRMask(r.vip.Bits(), bits)}}
+	if r.vip.Addr().Is6() {
+		a.Flags = unix.IFA_F_NODAD
+	}
+	return a
+}
+
+func (r *goRouter) addVIP() {
+	l, err := r.h.LinkByName("eth0")
+	if err == nil {
+		err = r.h.AddrAdd(l, r.ipnet())
+	}
+	if err != nil {
+		r.t.Errorf("add VIP in %s: %v", r.ns.Name, err)
+	}
+}
+
+func (r *goRouter) delVIP() {
+	if l, err := r.h.LinkByName("eth0"); err == nil {
+		_ = r.h.AddrDel(l, r.ipnet())
+	}
+}
+
+// Stop stops gracefully: priority-0 advert from a MASTER, VIP removed.
+func (r *goRouter) Stop() {
+	r.once.Do(func() {
+		r.cancel()
+		<-r.done
+		r.conn.Close()
+		r.delVIP()
+	})
+}
+
+// Kill simulates kill -9: the socket goes first, so no priority-0 advert
+// leaves; the VIP a crashed process would leave behind is then removed, as
+// testutil's Keepalived.Kill does for keepalived.
+func (r *goRouter) Kill() {
+	r.once.Do(func() {
+		r.conn.Close()
+		r.cancel()
+		<-r.done
+		r.delVIP()
+	})
+}
+
+// waitState waits for a transition to state and returns it.
+func (r *goRouter) waitState(state vrrp.State, timeout time.Duration) vrrp.Transition {
+	r.t.Helper()
+	tm := time.NewTimer(timeout)
+	defer tm.Stop()
+	for {
+		select {
+		case tr := <-r.trans:
+			if tr.To == state {
+				return tr
+			}
+		case <-tm.C:
+			r.t.Fatalf("our instance in %s did not reach %v within %v (now %v)", r.ns.Name, state, timeout, r.inst.State())
+			return vrrp.Transition{}
+		}
+	}
+}
+
+// noTransition fails if the instance changes state within d.
+func (r *goRouter) noTransition(d time.Duration) {
+	r.t.Helper()
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case tr := <-r.trans:
+		r.t.Errorf("unexpected transition %v -> %v (%v)", tr.From, tr.To, tr.Reason)
+	case <-tm.C:
+	}
+}
+
+type kaOpts struct {
+	version   int
+	prio      int
+	advert    string
+	vip       netip.Prefix
+	unicast   [2]netip.Addr // src, peer
+	noPreempt bool
+	authPass  string
+}
+
+func kaConf(o kaOpts) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "global_defs {\n    router_id ka\n    vrrp_version %d\n}\n", o.version)
+	fmt.Fprintf(&b, "vrrp_instance VI_1 {\n    state BACKUP\n    interface eth0\n    virtual_router_id 51\n    priority %d\n    advert_int %s\n", o.prio, o.advert)
+	if o.noPreempt {
+		b.WriteString("    nopreempt\n")
+	}
+	if o.authPass != "" {
+		fmt.Fprintf(&b, "    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", o.authPass)
+	}
+	if o.unicast[0].IsValid() {
+		fmt.Fprintf(&b, "    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", o.unicast[0], o.unicast[1])
+	}
+	fmt.Fprintf(&b, "    virtual_ipaddress {\n        %s\n    }\n}\n", o.vip)
+	return b.String()
+}
+
+// holders returns the namespaces whose eth0 holds vip.
+func holders(t *testing.T, vip netip.Prefix, nss ...*testutil.NetNS) []string {
+	t.Helper()
+	var out []string
+	for _, ns := range nss {
+		if strings.Contains(ns.Run(t, "ip", "-o", "addr", "show", "dev", "eth0"), " "+vip.String()+" ") {
+			out = append(out, ns.Name)
+		}
+	}
+	return out
+}
+
+// wantHolder waits (bounded) until exactly want holds vip.
+func wantHolder(t *testing.T, vip netip.Prefix, want *testutil.NetNS, nss ...*testutil.NetNS) {
+	t.Helper()
+	var got []string
+	for range 100 {
+		got = holders(t, vip, nss...)
+		if len(got) == 1 && got[0] == want.Name {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Errorf("VIP %s held by %v, want exactly [%s]", vip, got, want.Name)
+}
+
+// checkCapture stops the capture and checks that tshark finds nothing wrong
+// and that every VRRP checksum is good.
+func checkCapture(t *testing.T, c *testutil.Capture) {
+	t.Helper()
+	pcap := c.Stop()
+	if w := testutil.ExpertInfo(t, pcap); len(w) != 0 {
+		t.Errorf("tshark expert warnings: %q", w)
+	}
+	rows := testutil.TsharkFields(t, pcap, "vrrp.checksum.status")
+	if len(rows) == 0 {
+		t.Error("no VRRP packets captured")
+	}
+	for _, r := range rows {
+		if r[0] != "1" {
+			t.Errorf("bad VRRP checksum status %q", r[0])
+			break
+		}
+	}
+}
+
+type family struct {
+	name     string
+	version  int
+	advert   time.Duration
+	kaAdvert string
+	vip      netip.Prefix
+	unicast  bool
+	authPass string
+}
+
+var families = []family{
+	{"v2-ipv4", 2, time.Second, "1", netip.MustParsePrefix("192.0.2.100/24"), false, ""},
+	{"v2-ipv4-pass", 2, time.Second, "1", netip.MustParsePrefix("192.0.2.100/24"), false, "secret1"},
+	{"v3-ipv4", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("192.0.2.100/24"), false, ""},
+	{"v3-ipv6", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("2001:db8::100/64"), false, ""},
+	{"v3-ipv4-unicast", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("192.0.2.100/24"), true, ""},
+}
+
+func (f family) timeout() time.Duration { return 5*f.advert + 3*time.Second }
+
+func (f family) goOpts(prio uint8) goOpts {
+	o := goOpts{version: f.version, prio: prio, advert: f.advert, vip: f.vip, authPass: f.authPass}
+	if f.unicast {
+		o.peers = []netip.Addr{netip.MustParseAddr(testutil.PairB4)}
+	}
+	return o
+}
+
+func (f family) kaOpts(prio int) kaOpts {
+	o := kaOpts{version: f.version, prio: prio, advert: f.kaAdvert, vip: f.vip, authPass: f.authPass}
+	if f.unicast {
+		o.unicast = [2]netip.Addr{netip.MustParseAddr(testutil.PairB4), netip.MustParseAddr(testutil.PairA4)}
+	}
+	return o
+}
+
+func filterOf(f family) string {
+	if f.vip.Addr().Is6() {
+		return "ip6 proto 112"
+	}
+	return "ip proto 112"
+}
+
+func requireInterop(t *testing.T) {
+	t.Helper()
+	testutil.RequireRoot(t)
+	testutil.RequireCommand(t, "keepalived")
+	testutil.RequireCommand(t, "tshark")
+}
+
+// TestInteropWeWin: our instance (150, namespace a) against keepalived (100,
+// namespace b). We become MASTER and own the VIP; killed with no goodbye,
+// keepalived takes over and owns it.
+func TestInteropWeWin(t *testing.T) {
+	requireInterop(t)
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := testutil.NewPair(t)
+			capt := testutil.StartCapture(t, b, "eth0", filterOf(f))
+			ka := testutil.StartKeepalived(t, b, kaConf(f.kaOpts(100)), testutil.KeepalivedOptions{})
+			g := startGo(t, a, f.goOpts(150))
+			g.waitState(vrrp.StateMaster, f.timeout())
+			ka.WaitState(t, "VI_1", "BACKUP", f.timeout())
+			wantHolder(t, f.vip, a, a, b)
+			g.Kill()
+			ka.WaitState(t, "VI_1", "MASTER", f.timeout())
+			wantHolder(t, f.vip, b, a, b)
+			checkCapture(t, capt)
+		})
+	}
+}
+
+// TestInteropTheyWin: keepalived (150, namespace b) against ours (100,
+// namespace a). keepalived is MASTER; killed -9, we take over and own the VIP.
+func TestInteropTheyWin(t *testing.T) {
+	requireInterop(t)
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := testutil.NewPair(t)
+			capt := testutil.StartCapture(t, b, "eth0", filterOf(f))
+			ka := testutil.StartKeepalived(t, b, kaConf(f.kaOpts(150)), testutil.KeepalivedOptions{})
+			g := startGo(t, a, f.goOpts(100))
+			ka.WaitState(t, "VI_1", "MASTER", f.timeout())
+			wantHolder(t, f.vip, b, a, b)
+			if st := g.inst.State(); st != vrrp.StateBackup {
+				t.Errorf("our state = %v, want BACKUP", st)
+			}
+			ka.Kill()
+			g.waitState(vrrp.StateMaster, f.timeout())
+			wantHolder(t, f.vip, a, a, b)
+			checkCapture(t, capt)
+		})
+	}
+}
