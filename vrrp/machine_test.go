@@ -112,11 +112,11 @@ func (r *rig) advert(prio uint8, opts ...advOpt) Event {
 	return Event{Kind: EventPacket, Payload: b, Meta: m}
 }
 
-func from(a netip.Addr) advOpt          { return func(_ *Packet, m *Meta) { m.Src = a } }
-func interval(d time.Duration) advOpt    { return func(p *Packet, _ *Meta) { p.AdvertInterval = d } }
-func ttl(n int) advOpt                   { return func(_ *Packet, m *Meta) { m.TTL = n } }
-func vrid(n uint8) advOpt                { return func(p *Packet, _ *Meta) { p.VRID = n } }
-func addrs(a ...netip.Addr) advOpt       { return func(p *Packet, _ *Meta) { p.Addrs = a } }
+func from(a netip.Addr) advOpt        { return func(_ *Packet, m *Meta) { m.Src = a } }
+func interval(d time.Duration) advOpt { return func(p *Packet, _ *Meta) { p.AdvertInterval = d } }
+func ttl(n int) advOpt                { return func(_ *Packet, m *Meta) { m.TTL = n } }
+func vrid(n uint8) advOpt             { return func(p *Packet, _ *Meta) { p.VRID = n } }
+func addrs(a ...netip.Addr) advOpt    { return func(p *Packet, _ *Meta) { p.Addrs = a } }
 func auth(t AuthType, pass string) advOpt {
 	return func(p *Packet, _ *Meta) { p.AuthType = t; p.AuthData = [8]byte{}; copy(p.AuthData[:], pass) }
 }
@@ -723,5 +723,125 @@ func TestStringers(t *testing.T) {
 		if r.String() == "" {
 			t.Fatal("empty")
 		}
+	}
+}
+
+func cmpDiff(want, got any) string { return cmp.Diff(want, got, pktCmp) }
+
+func TestMachineUnicastAndChecksumModes(t *testing.T) {
+	t.Run("one copy per peer, checksum per destination", func(t *testing.T) {
+		c := baseConfig()
+		c.Peers = []netip.Addr{hiPeer, loPeer}
+		r := newRig(t, c)
+		r.toMaster()
+		var dsts []netip.Addr
+		for _, a := range r.last {
+			if a.Kind == ActionSend {
+				dsts = append(dsts, a.Dst)
+				if _, ok := VerifyChecksum(a.Payload, ourAddr, a.Dst); !ok {
+					t.Fatalf("bad checksum to %v", a.Dst)
+				}
+			}
+		}
+		if diff := cmp.Diff([]netip.Addr{hiPeer, loPeer}, dsts, pktCmp); diff != "" {
+			t.Fatal(diff)
+		}
+	})
+	t.Run("unicast TTL range", func(t *testing.T) {
+		c := baseConfig()
+		c.Peers = []netip.Addr{hiPeer}
+		c.UnicastTTL = TTLRange{Min: 60, Max: 64}
+		r := newRig(t, c)
+		r.start()
+		r.do(r.advert(200, ttl(64)))
+		r.do(r.advert(200, ttl(255)))
+		r.do(r.advert(200, ttl(-1))) // unknown: not checked
+		if s := r.m.Stats(); s.AdvertsReceived != 2 || s.Drops[DropTTL] != 1 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
+	t.Run("detect switches the variant sent", func(t *testing.T) {
+		c := baseConfig()
+		c.ChecksumAccept = AcceptDetect
+		r := newRig(t, c)
+		r.toMaster()
+		ev := r.advert(50)
+		p := Packet{Version: 3, Type: 1, VRID: 51, Priority: 50, AdvertInterval: time.Second, Addrs: []netip.Addr{vip4}}
+		ev.Payload, _ = p.AppendBinary(nil)
+		acts := r.do(ev) // answered at once (lower priority)
+		if len(acts) != 1 {
+			t.Fatalf("acts %+v", acts)
+		}
+		if mode, ok := VerifyChecksum(acts[0].Payload, ourAddr, MulticastGroup4); !ok || mode != ChecksumNoPseudoHeader {
+			t.Fatalf("sent %v %v", mode, ok)
+		}
+		if r.m.Stats().ChecksumModeChanges != 1 {
+			t.Fatal("not counted")
+		}
+	})
+	t.Run("address mismatch counted, accepted", func(t *testing.T) {
+		r := newRig(t, baseConfig())
+		r.start()
+		r.do(r.advert(200, addrs(netip.MustParseAddr("192.0.2.7"))))
+		r.do(r.advert(200, addrs()))
+		if s := r.m.Stats(); s.AdvertsReceived != 2 || s.AddrMismatch != 2 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
+	t.Run("IPv6 link-local source with zone", func(t *testing.T) {
+		c := baseConfig()
+		c.Source = netip.MustParseAddr("fe80::1%eth0")
+		c.Addrs = []netip.Addr{vip6}
+		r := newRig(t, c)
+		r.start()
+		ev := r.advert(200)
+		ev.Meta.Src = netip.MustParseAddr("fe80::2%eth0")
+		ev.Meta.Dst = MulticastGroup6
+		r.do(ev)
+		if s := r.m.Stats(); s.AdvertsReceived != 1 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
+}
+
+func TestMachineZeroAllocs(t *testing.T) {
+	master := newRig(t, baseConfig())
+	master.toMaster()
+	backup := newRig(t, baseConfig())
+	backup.start()
+	ev := backup.advert(200)
+	now := master.now
+	allocs := testing.AllocsPerRun(1000, func() {
+		now = now.Add(time.Second)
+		master.m.Handle(now, Event{Kind: EventTimer})
+		backup.m.Handle(now, ev)
+	})
+	if allocs != 0 {
+		t.Fatalf("%v allocs per steady-state step, want 0", allocs)
+	}
+}
+
+func BenchmarkMachineMasterTimer(b *testing.B) {
+	m, _ := NewMachine(baseConfig())
+	now := t0
+	m.Handle(now, Event{Kind: EventStart})
+	now = now.Add(m.MasterDownInterval())
+	m.Handle(now, Event{Kind: EventTimer})
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Second)
+		m.Handle(now, Event{Kind: EventTimer})
+	}
+}
+
+func BenchmarkMachineBackupReceive(b *testing.B) {
+	m, _ := NewMachine(baseConfig())
+	m.Handle(t0, Event{Kind: EventStart})
+	p := Packet{Version: 3, Type: 1, VRID: 51, Priority: 200, AdvertInterval: time.Second, Addrs: []netip.Addr{vip4}}
+	buf, _ := p.AppendChecksummed(nil, hiPeer, MulticastGroup4)
+	ev := Event{Kind: EventPacket, Payload: buf, Meta: Meta{Src: hiPeer, Dst: MulticastGroup4, TTL: 255}}
+	b.ReportAllocs()
+	for b.Loop() {
+		m.Handle(t0, ev)
 	}
 }
