@@ -331,7 +331,7 @@ func (d *decoder) decode(nodes []*node) {
 }
 
 var topKnown = keywords(`linkbeat_interfaces interface_up_down_delays track_group garp_group
-	SSL net_namespace net_namespace_ipvs namespace_with_ipsets instance use_pid_dir
+	SSL net_namespace_ipvs namespace_with_ipsets use_pid_dir
 	linkbeat_use_polling child_wait_time`)
 
 var topHandlers map[string]handler
@@ -354,6 +354,9 @@ func init() {
 		"bfd_instance":         (*decoder).bfdInstance,
 		"virtual_server_group": (*decoder).vsGroup,
 		"virtual_server":       (*decoder).virtualServer,
+		// global settings also accepted outside global_defs
+		"net_namespace": func(d *decoder, n *node) { d.str(n, &d.cfg.Global.NetNamespace) },
+		"instance":      func(d *decoder, n *node) { d.str(n, &d.cfg.Global.Instance) },
 	}
 }
 

@@ -1,5 +1,15 @@
 package config
 
-import "net/netip"
+import (
+	"net/netip"
 
-var netipTypes = []any{netip.Addr{}, netip.Prefix{}}
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// cmpOpts compares configurations ignoring positions.
+var cmpOpts = []cmp.Option{
+	cmpopts.IgnoreTypes(Pos{}),
+	cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}),
+	cmpopts.EquateEmpty(),
+}

@@ -201,12 +201,14 @@ func (p *pre) include(kw, arg string, pos Pos) {
 	case "includea":
 		check |= incAll
 	}
-	toks := tokenize(arg, pos, nil)
-	if len(toks) == 0 {
+	pattern := arg
+	if len(pattern) >= 2 && (pattern[0] == '"' || pattern[0] == '\'') && pattern[len(pattern)-1] == pattern[0] {
+		pattern = pattern[1 : len(pattern)-1]
+	}
+	if pattern == "" {
 		p.errorf(pos, "%s: expected a file name", kw)
 		return
 	}
-	pattern := toks[0].text
 	dir := "."
 	if len(p.stack) > 0 {
 		dir = filepath.Dir(p.stack[len(p.stack)-1])
