@@ -338,3 +338,181 @@ func TestInteropTheyWin(t *testing.T) {
 		})
 	}
 }
+
+var v3ipv4 = families[2]
+
+// kaNever fails if keepalived reports state within d.
+func kaNever(t *testing.T, ka *testutil.Keepalived, state string, d time.Duration) {
+	t.Helper()
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	for {
+		select {
+		case s, ok := <-ka.States():
+			if !ok {
+				t.Errorf("keepalived stopped")
+				return
+			}
+			if s.State == state {
+				t.Errorf("keepalived went %s", state)
+				return
+			}
+		case <-tm.C:
+			return
+		}
+	}
+}
+
+// TestInteropPreemption covers preempt (default) and nopreempt on both
+// sides, and the priority-255 address owner on both sides. The first router
+// is started and settles, then the second joins.
+func TestInteropPreemption(t *testing.T) {
+	requireInterop(t)
+	f := v3ipv4
+	settle := 2 * time.Second
+	tests := []struct {
+		name      string
+		kaFirst   bool
+		goPrio    uint8
+		kaPrio    int
+		goNoPre   bool
+		kaNoPre   bool
+		wantGoWin bool
+	}{
+		{"we preempt", true, 150, 100, false, false, true},
+		{"they preempt", false, 100, 150, false, false, false},
+		{"we nopreempt", true, 150, 100, true, false, false},
+		{"they nopreempt", false, 100, 150, false, true, true},
+		{"we own 255", true, 255, 100, false, false, true},
+		{"they own 255", false, 100, 255, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := testutil.NewPair(t)
+			capt := testutil.StartCapture(t, b, "eth0", filterOf(f))
+			ko := f.kaOpts(tt.kaPrio)
+			ko.noPreempt = tt.kaNoPre
+			gopts := f.goOpts(tt.goPrio)
+			gopts.noPreempt = tt.goNoPre
+			var ka *testutil.Keepalived
+			var g *goRouter
+			if tt.kaFirst {
+				ka = testutil.StartKeepalived(t, b, kaConf(ko), testutil.KeepalivedOptions{})
+				ka.WaitState(t, "VI_1", "MASTER", f.timeout())
+				g = startGo(t, a, gopts)
+			} else {
+				g = startGo(t, a, gopts)
+				g.waitState(vrrp.StateMaster, f.timeout())
+				ka = testutil.StartKeepalived(t, b, kaConf(ko), testutil.KeepalivedOptions{})
+			}
+			switch {
+			case tt.wantGoWin && tt.kaFirst:
+				tr := g.waitState(vrrp.StateMaster, f.timeout())
+				ka.WaitState(t, "VI_1", "BACKUP", f.timeout())
+				t.Logf("we became MASTER: %v", tr.Reason)
+			case tt.wantGoWin:
+				ka.WaitState(t, "VI_1", "BACKUP", f.timeout())
+				kaNever(t, ka, "MASTER", settle)
+			case tt.kaFirst:
+				g.waitState(vrrp.StateBackup, f.timeout())
+				g.noTransition(settle)
+			default:
+				ka.WaitState(t, "VI_1", "MASTER", f.timeout())
+				tr := g.waitState(vrrp.StateBackup, f.timeout())
+				t.Logf("we became BACKUP: %v", tr.Reason)
+			}
+			if tt.wantGoWin {
+				wantHolder(t, f.vip, a, a, b)
+			} else {
+				wantHolder(t, f.vip, b, a, b)
+			}
+			checkCapture(t, capt)
+		})
+	}
+}
+
+// TestInteropGracefulStop: a MASTER stopping sends priority 0 and the
+// backup takes over after Skew_Time instead of Master_Down_Interval
+// (VRRPv2, advert 1 s: skew 0.61 s vs master-down 3.61 s for priority 100).
+func TestInteropGracefulStop(t *testing.T) {
+	requireInterop(t)
+	f := families[0]
+	const bound = 2500 * time.Millisecond // well under Master_Down_Interval
+	t.Run("ours stops", func(t *testing.T) {
+		t.Parallel()
+		a, b := testutil.NewPair(t)
+		capt := testutil.StartCapture(t, b, "eth0", filterOf(f))
+		ka := testutil.StartKeepalived(t, b, kaConf(f.kaOpts(100)), testutil.KeepalivedOptions{})
+		g := startGo(t, a, f.goOpts(150))
+		g.waitState(vrrp.StateMaster, f.timeout())
+		ka.WaitState(t, "VI_1", "BACKUP", f.timeout())
+		start := time.Now()
+		g.Stop()
+		st := ka.WaitState(t, "VI_1", "MASTER", f.timeout())
+		t.Logf("stop -> keepalived MASTER: %v", st.At.Sub(start))
+		if d := st.At.Sub(start); d > bound {
+			t.Errorf("takeover after %v: priority-0 advert not honoured (bound %v)", d, bound)
+		}
+		wantHolder(t, f.vip, b, a, b)
+		checkCapture(t, capt)
+	})
+	t.Run("theirs stops", func(t *testing.T) {
+		t.Parallel()
+		a, b := testutil.NewPair(t)
+		capt := testutil.StartCapture(t, b, "eth0", filterOf(f))
+		ka := testutil.StartKeepalived(t, b, kaConf(f.kaOpts(150)), testutil.KeepalivedOptions{})
+		ka.WaitState(t, "VI_1", "MASTER", f.timeout())
+		g := startGo(t, a, f.goOpts(100))
+		g.waitState(vrrp.StateBackup, f.timeout())
+		start := time.Now()
+		ka.Stop()
+		tr := g.waitState(vrrp.StateMaster, f.timeout())
+		t.Logf("stop -> our MASTER: %v (%v)", tr.At.Sub(start), tr.Reason)
+		if d := tr.At.Sub(start); d > bound {
+			t.Errorf("takeover after %v: priority-0 advert not honoured (bound %v)", d, bound)
+		}
+		if tr.Reason != vrrp.ReasonMasterStopped {
+			t.Errorf("reason = %v, want %v", tr.Reason, vrrp.ReasonMasterStopped)
+		}
+		wantHolder(t, f.vip, a, a, b)
+		checkCapture(t, capt)
+	})
+}
+
+// TestInteropLoss: 5 % loss on the backup's ingress (3 consecutive losses
+// needed for a false takeover: p = 1.25e-4 per advert) causes no flap in
+// 3 s at advert 0.1 s, in both directions.
+func TestInteropLoss(t *testing.T) {
+	requireInterop(t)
+	f := v3ipv4
+	const window = 3 * time.Second
+	t.Run("keepalived backup", func(t *testing.T) {
+		t.Parallel()
+		a, b := testutil.NewPair(t)
+		ka := testutil.StartKeepalived(t, b, kaConf(f.kaOpts(100)), testutil.KeepalivedOptions{})
+		g := startGo(t, a, f.goOpts(150))
+		g.waitState(vrrp.StateMaster, f.timeout())
+		ka.WaitState(t, "VI_1", "BACKUP", f.timeout())
+		b.Loss(t, "eth0", 5, 0)
+		var wg sync.WaitGroup
+		wg.Go(func() { kaNever(t, ka, "MASTER", window) })
+		g.noTransition(window)
+		wg.Wait()
+		wantHolder(t, f.vip, a, a, b)
+	})
+	t.Run("our backup", func(t *testing.T) {
+		t.Parallel()
+		a, b := testutil.NewPair(t)
+		ka := testutil.StartKeepalived(t, b, kaConf(f.kaOpts(150)), testutil.KeepalivedOptions{})
+		ka.WaitState(t, "VI_1", "MASTER", f.timeout())
+		g := startGo(t, a, f.goOpts(100))
+		g.waitState(vrrp.StateBackup, f.timeout())
+		a.Loss(t, "eth0", 5, 0)
+		var wg sync.WaitGroup
+		wg.Go(func() { kaNever(t, ka, "BACKUP", window) })
+		g.noTransition(window)
+		wg.Wait()
+		wantHolder(t, f.vip, b, a, b)
+	})
+}
