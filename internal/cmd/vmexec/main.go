@@ -105,7 +105,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	})
 	if verbose {
 		fmt.Fprintf(stderr, "vmexec: prepare %s, initramfs %s (%d bytes), boot %s, exit %d\n",
-			res.Prepare.Round(time.Millisecond), res.Initramfs.Round(time.Millisecond),
+			res.Prepare.Round(time.Microsecond), res.Initramfs.Round(time.Millisecond),
 			res.InitramfsBytes, res.Boot.Round(time.Millisecond), res.ExitCode)
 	}
 	if err != nil {
