@@ -1,0 +1,85 @@
+# keepalived-go: build, lint and the test tiers. GNU make, bash.
+#
+#   make test    everything CI runs (as root on Debian 12): deps lint unit fuzz vm
+#   make demo    failover demo in network namespaces (root)
+#
+# `make test` sets KEEPALIVED_GO_REQUIRE_ALL=1 for the test tiers: a test
+# that would skip for lack of root, a peer daemon or ip_vs fails instead.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+GO ?= go
+BIN := $(CURDIR)/.bin
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
+FUZZTIME ?= 5s
+TEST_TIMEOUT ?= 20m
+# Packages built and tested in parallel: the CI machine has 2 cores.
+TEST_P ?= 2
+VMEXEC := $(CURDIR)/bin/vmexec
+# The kernel-VM tier: the VM runner's own tests, ipvs, and any other package
+# with a TestKernel* test (those need ip_vs, which the host kernel lacks).
+VM_PKGS ?= $(sort ./internal/vm/ ./ipvs/... $(filter-out ./ipvs/% ./internal/vm/,$(addsuffix /,$(patsubst %/,%,$(dir \
+  $(shell find . -name '*_test.go' -not -path './.cache/*' -not -path '*/testdata/*' -print0 2>/dev/null | \
+    xargs -0 -r grep -l '^func TestKernel' 2>/dev/null))))))
+BENCHFLAGS ?= -benchmem
+
+.PHONY: test deps tools lint unit fuzz vm bench demo cover clean
+
+## test: every tier in order, with each tier's wall time at the end
+test:
+	@MAKE="$(MAKE)" scripts/tiers.sh deps lint unit fuzz vm
+
+## deps: apt packages for the interop and VM tiers (root), pinned Go tools
+deps: tools
+	@scripts/deps.sh
+
+## tools: pinned staticcheck in .bin/
+tools: $(STATICCHECK)
+
+$(STATICCHECK):
+	GOBIN=$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(BIN)/staticcheck $@
+
+## lint: gofmt, go vet (linux and darwin), staticcheck, go mod tidy -diff, import boundaries
+lint: tools
+	@GO=$(GO) scripts/lint.sh $(STATICCHECK)
+
+## unit: unit, netns (TestIntegration*) and interop (TestInterop*) tests; TestKernel* run in `make vm`
+unit:
+	KEEPALIVED_GO_REQUIRE_ALL=1 $(GO) test -race -shuffle=on -count=1 -p $(TEST_P) \
+	  -timeout $(TEST_TIMEOUT) -skip '^TestKernel' ./...
+
+## fuzz: every FuzzXxx in the tree for FUZZTIME (default 5s) each
+fuzz:
+	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+## vm: TestKernel* inside a qemu VM booting a Debian kernel with ip_vs
+vm:
+	@if [[ ! -d internal/cmd/vmexec ]]; then \
+	  echo "vm: internal/cmd/vmexec not in the tree yet; VM tier not run"; exit 0; fi
+	$(GO) build -o $(VMEXEC) ./internal/cmd/vmexec
+	CGO_ENABLED=0 KEEPALIVED_GO_REQUIRE_ALL=1 $(GO) test -count=1 -exec $(VMEXEC) \
+	  -run '^TestKernel' -v $(VM_PKGS)
+
+## bench: benchmarks on the host, then the VM packages' benchmarks inside the VM
+bench:
+	$(GO) test -run '^$$' -bench . $(BENCHFLAGS) ./...
+	@if [[ -d internal/cmd/vmexec ]]; then \
+	  $(GO) build -o $(VMEXEC) ./internal/cmd/vmexec && \
+	  CGO_ENABLED=0 $(GO) test -count=1 -exec $(VMEXEC) -run '^$$' -bench . $(BENCHFLAGS) $(VM_PKGS); fi
+
+## demo: three routers in network namespaces, kill the master, watch the takeover (root)
+demo:
+	$(GO) run ./examples/demo
+
+## cover: coverage per package (host tiers), then the total
+cover:
+	$(GO) test -count=1 -p $(TEST_P) -timeout $(TEST_TIMEOUT) -skip '^TestKernel' \
+	  -covermode=atomic -coverprofile=coverage.out ./...
+	@$(GO) tool cover -func=coverage.out | tail -n 1
+
+clean:
+	rm -rf $(CURDIR)/bin coverage.out
