@@ -121,7 +121,7 @@ func run(iface string, vrid, prio uint8, vipList string, advert time.Duration, v
 		select {
 		case t := <-events:
 			say("state", "state", t.To, "from", t.From, "reason", t.Reason, "prio", t.Priority)
-			apply(ctx, vm, iface, prefixes, addrs, t.To == vrrp.StateMaster)
+			apply(ctx, say, vm, iface, prefixes, addrs, t.To == vrrp.StateMaster)
 		case err := <-done:
 			// Run sent the priority-0 advertisement; now drop the addresses.
 			rmErr := vm.RemoveAll(context.Background())
@@ -136,7 +136,7 @@ func run(iface string, vrid, prio uint8, vipList string, advert time.Duration, v
 }
 
 // apply adds and announces the addresses on MASTER and removes them otherwise.
-func apply(ctx context.Context, vm *vip.Manager, iface string, prefixes []netip.Prefix, addrs []netip.Addr, master bool) {
+func apply(ctx context.Context, say func(event string, kv ...any), vm *vip.Manager, iface string, prefixes []netip.Prefix, addrs []netip.Addr, master bool) {
 	if !master {
 		vm.StopAnnounce(iface)
 		if err := vm.RemoveAll(ctx); err != nil {
