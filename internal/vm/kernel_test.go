@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,7 +38,11 @@ func TestKernelSmoke(t *testing.T) {
 	}
 
 	loaded := loadedModules(t)
-	order, err := os.ReadFile(guestLoadOrder(t))
+	release, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, err := os.ReadFile(filepath.Join("/lib/modules", strings.TrimSpace(string(release)), loadOrderName))
 	if err != nil {
 		t.Fatal(err)
 	}

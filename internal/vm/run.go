@@ -128,7 +128,7 @@ func RunTest(ctx context.Context, opts Options) (*Result, error) {
 	res.Boot = time.Since(t2)
 	res.ExitCode = code
 	discardIfNil(opts.Logger).Debug("vm: run finished", "exit", code,
-		"prepare", res.Prepare.Round(time.Millisecond), "initramfs", res.Initramfs.Round(time.Millisecond),
+		"prepare", res.Prepare.Round(time.Microsecond), "initramfs", res.Initramfs.Round(time.Millisecond),
 		"initramfs_bytes", res.InitramfsBytes, "boot", res.Boot.Round(time.Millisecond))
 	return res, err
 }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nux-root/keepalived-go/internal/vm"
+)
+
+func TestGuestArgs(t *testing.T) {
+	in := []string{"-test.paniconexit0", "-test.testlogfile=/tmp/go-build1/testlog.txt", "-test.timeout=10m0s",
+		"-test.testlogfile", "/tmp/x", "-test.run=^TestKernel", "-test.v=true", "arg with space"}
+	want := []string{"-test.paniconexit0", "-test.timeout=10m0s", "-test.run=^TestKernel", "-test.v=true", "arg with space"}
+	if diff := cmp.Diff(want, guestArgs(in)); diff != "" {
+		t.Errorf("guestArgs (-want +got):\n%s", diff)
+	}
+}
+
+func TestGuestEnv(t *testing.T) {
+	in := []string{"PATH=/usr/bin", "HOME=/root", "KEEPALIVED_GO_REQUIRE_ALL=1", vm.EnvDir + "=/cache",
+		envVerbose + "=1", "GOTRACEBACK=all", "GODEBUG=x=1", "GOFLAGS=-race", "KEEPALIVED_GO_X=a=b"}
+	want := []string{"KEEPALIVED_GO_REQUIRE_ALL=1", "GOTRACEBACK=all", "GODEBUG=x=1", "KEEPALIVED_GO_X=a=b"}
+	if diff := cmp.Diff(want, guestEnv(in)); diff != "" {
+		t.Errorf("guestEnv (-want +got):\n%s", diff)
+	}
+}
+
+func TestPickTimeout(t *testing.T) {
+	tests := []struct {
+		env     string
+		args    []string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"", nil, vm.DefaultTimeout, false},
+		{"", []string{"-test.timeout=10m0s"}, 12 * time.Minute, false},
+		{"", []string{"-test.timeout", "30s"}, 30*time.Second + 2*time.Minute, false},
+		{"", []string{"-test.timeout=0s"}, vm.DefaultTimeout, false},
+		{"90s", []string{"-test.timeout=10m0s"}, 90 * time.Second, false},
+		{"soon", nil, 0, true},
+		{"-1s", nil, 0, true},
+	}
+	for _, tt := range tests {
+		got, err := pickTimeout(tt.env, tt.args)
+		if got != tt.want || (err != nil) != tt.wantErr {
+			t.Errorf("pickTimeout(%q, %q) = %v, %v; want %v, err=%v", tt.env, tt.args, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(nil, &stdout, &stderr); code != 2 || !strings.Contains(stderr.String(), "usage") {
+		t.Errorf("run() = %d, stderr %q; want 2 and usage", code, stderr.String())
+	}
+}
+
+func TestRunDynamicBinary(t *testing.T) {
+	// A dynamically linked binary is refused before anything is prepared.
+	var stdout, stderr bytes.Buffer
+	t.Setenv(vm.EnvDir, t.TempDir())
+	t.Setenv(envTimeout, "")
+	code := run([]string{"/usr/sbin/ipvsadm"}, &stdout, &stderr)
+	if code == 0 {
+		t.Errorf("run(dynamic binary) = 0; stderr %q", stderr.String())
+	}
+}
