@@ -5,7 +5,7 @@
 // preempts back), and removes everything it created, also on Ctrl-C.
 //
 // Run it as root from the repository root: `make demo` or
-// `go run ./examples/demo`. It takes about 15 seconds.
+// `go run ./examples/demo`. It takes about 10 seconds.
 package main
 
 import (
@@ -18,7 +18,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -88,11 +87,18 @@ func sh(name string, args ...string) error {
 	return nil
 }
 
+// goTool finds the go command: $GO, $GOROOT/bin/go, PATH, /usr/local/go.
 func goTool() string {
-	if g := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(g) {
+	if g := os.Getenv("GO"); g != "" {
 		return g
 	}
-	return "go"
+	if r := os.Getenv("GOROOT"); r != "" && fileExists(filepath.Join(r, "bin", "go")) {
+		return filepath.Join(r, "bin", "go")
+	}
+	if g, err := exec.LookPath("go"); err == nil {
+		return g
+	}
+	return "/usr/local/go/bin/go"
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -352,6 +358,7 @@ func (d *demo) vipHolders() []string {
 }
 
 func (d *demo) showVIP() {
+	defer time.Sleep(time.Second) // give a human time to read
 	info("VIP %s is on router(s): %v", vipAddr, d.vipHolders())
 	_ = exec.Command("ip", "netns", "exec", d.lan, "ping", "-c", "1", "-W", "1", vipAddr).Run()
 	out, _ := exec.Command("ip", "-n", d.lan, "neigh", "show", vipAddr).Output()
