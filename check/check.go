@@ -2,6 +2,7 @@ package check
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -258,6 +259,14 @@ func classify(err error, def Reason) Reason {
 		return def
 	case errors.Is(err, ErrTooLarge):
 		return ReasonTooLarge
+	}
+	var ae tls.AlertError
+	var ve *tls.CertificateVerificationError
+	var rh tls.RecordHeaderError
+	var oe *net.OpError
+	if errors.As(err, &ae) || errors.As(err, &ve) || errors.As(err, &rh) ||
+		(errors.As(err, &oe) && oe.Op == "remote error") { // a TLS alert from the peer
+		return ReasonTLS
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

@@ -124,6 +124,7 @@ func (d *DNS) Check(ctx context.Context) error {
 	}
 	buf := make([]byte, 65535)
 	ignored := 0
+	var lastBad error
 	for {
 		var n int
 		if d.TCP {
@@ -140,37 +141,40 @@ func (d *DNS) Check(ctx context.Context) error {
 				return fail(ctx, "dns", target, ReasonUnreachable, fmt.Errorf("%w: %w", ErrPortUnreachable, err))
 			}
 			if ignored > 0 {
-				err = fmt.Errorf("%w (ignored %d replies not matching the query)", err, ignored)
+				err = fmt.Errorf("%w (ignored %d datagrams not answering the query, last: %w)", err, ignored, lastBad)
 			}
 			return fail(ctx, "dns", target, ReasonProtocol, err)
 		}
-		err = evalDNSReply(q, buf[:n], d.Expect)
-		if errors.Is(err, errWrongID) && !d.TCP && ignored < 64 {
+		reason, err := evalDNSReply(q, buf[:n], d.Expect)
+		if reason == ReasonProtocol && !d.TCP && ignored < 64 {
+			// Not a reply to our query (or not DNS at all): ignore it, so
+			// a stray or spoofed datagram cannot decide the check.
 			ignored++
+			lastBad = err
 			continue
 		}
 		if err != nil {
-			return fail(ctx, "dns", target, ReasonOf(err), err)
+			return fail(ctx, "dns", target, reason, err)
 		}
 		return nil
 	}
 }
 
 // evalDNSReply parses reply and checks it answers q with every expected
-// value. Reply errors are *Error-free details; the Reason is carried by a
-// wrapping *Error so that ReasonOf works. It never panics.
-func evalDNSReply(q *dns.Msg, reply []byte, expect []string) error {
+// value. ReasonProtocol means the datagram is not a reply to q. It never
+// panics.
+func evalDNSReply(q *dns.Msg, reply []byte, expect []string) (Reason, error) {
 	r := new(dns.Msg)
 	if err := r.Unpack(reply); err != nil {
-		return &Error{Check: "dns", Reason: ReasonProtocol, Err: fmt.Errorf("%w: %w", ErrMalformed, err)}
+		return ReasonProtocol, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if r.Id != q.Id || !r.Response || len(r.Question) != 1 ||
 		!strings.EqualFold(r.Question[0].Name, q.Question[0].Name) ||
 		r.Question[0].Qtype != q.Question[0].Qtype || r.Question[0].Qclass != q.Question[0].Qclass {
-		return fmt.Errorf("id %d: %w", r.Id, errWrongID)
+		return ReasonProtocol, fmt.Errorf("id %d: %w", r.Id, errWrongID)
 	}
 	if r.Rcode != dns.RcodeSuccess {
-		return &Error{Check: "dns", Reason: ReasonStatus, Err: &StatusError{Code: r.Rcode, Want: "NOERROR", Text: dns.RcodeToString[r.Rcode]}}
+		return ReasonStatus, &StatusError{Code: r.Rcode, Want: "NOERROR", Text: dns.RcodeToString[r.Rcode]}
 	}
 	var got []string
 	for _, rr := range r.Answer {
@@ -180,7 +184,7 @@ func evalDNSReply(q *dns.Msg, reply []byte, expect []string) error {
 		got = append(got, rrValue(rr))
 	}
 	if len(got) == 0 {
-		return &Error{Check: "dns", Reason: ReasonAnswer, Err: &AnswerError{}}
+		return ReasonAnswer, &AnswerError{}
 	}
 	var missing []string
 	for _, want := range expect {
@@ -196,9 +200,9 @@ func evalDNSReply(q *dns.Msg, reply []byte, expect []string) error {
 		}
 	}
 	if len(missing) > 0 {
-		return &Error{Check: "dns", Reason: ReasonAnswer, Err: &AnswerError{Missing: missing, Got: got}}
+		return ReasonAnswer, &AnswerError{Missing: missing, Got: got}
 	}
-	return nil
+	return 0, nil
 }
 
 // rrValue returns the comparable value of an answer.

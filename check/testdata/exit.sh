@@ -1,0 +1,3 @@
+#!/bin/sh
+# Exits with the status given as the first argument.
+exit "$1"

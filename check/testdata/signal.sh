@@ -1,0 +1,3 @@
+#!/bin/sh
+# Kills itself with SIGTERM.
+kill -TERM $$

@@ -1,0 +1,4 @@
+#!/bin/sh
+# Complains and fails.
+echo "service is broken" >&2
+exit 1

@@ -1,0 +1,3 @@
+#!/bin/sh
+# Writes the effective uid to $1.
+id -u > "$1"
