@@ -132,7 +132,7 @@ func TestParseSMTPLine(t *testing.T) {
 		Err  bool
 	}
 	tests := map[string]res{
-		"220 mx ESMTP": {220, true, "mx ESMTP", false},
+		"220 mx ESMTP":   {220, true, "mx ESMTP", false},
 		"250-PIPELINING": {250, false, "PIPELINING", false},
 		"221":            {221, true, "", false},
 		"599 x":          {599, true, "x", false},
