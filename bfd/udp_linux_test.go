@@ -1,0 +1,173 @@
+//go:build linux
+
+package bfd_test
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/nux-root/keepalived-go/bfd"
+	"github.com/nux-root/keepalived-go/internal/testutil"
+)
+
+var (
+	pairA4 = netip.MustParseAddr(testutil.PairA4)
+	pairB4 = netip.MustParseAddr(testutil.PairB4)
+	pairA6 = netip.MustParseAddr(testutil.PairA6)
+	pairB6 = netip.MustParseAddr(testutil.PairB6)
+)
+
+// udpMux runs a Mux over a UDP transport opened inside ns until the test
+// ends.
+type udpMux struct {
+	*bfd.Mux
+	tr  *bfd.UDPTransport
+	rec *recorder
+}
+
+func startUDPMux(t *testing.T, ns *testutil.NetNS, cfg bfd.UDPConfig) *udpMux {
+	t.Helper()
+	var tr *bfd.UDPTransport
+	if err := ns.Do(func() error {
+		var err error
+		tr, err = bfd.ListenUDP(cfg)
+		return err
+	}); err != nil {
+		t.Fatalf("ListenUDP in %s: %v", ns.Name, err)
+	}
+	rec := &recorder{}
+	m, err := bfd.NewMux(bfd.MuxConfig{OnTransition: rec.add}, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = m.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return &udpMux{Mux: m, tr: tr, rec: rec}
+}
+
+// waitState polls the session until it reaches want (bounded).
+func waitState(t *testing.T, m *bfd.Mux, discr uint32, want bfd.State, timeout time.Duration) bfd.SessionStatus {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var st bfd.SessionStatus
+	var err error
+	for time.Now().Before(deadline) {
+		st, err = m.Session(context.Background(), discr)
+		if err == nil && st.State == want {
+			return st
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("session %d not %v within %v: %+v (err %v)", discr, want, timeout, st, err)
+	return st
+}
+
+// TestIntegrationUDP runs two of our muxes across a veth pair: single-hop
+// IPv4 and IPv6 and multi-hop IPv4 sessions come Up, packets carry TTL 255
+// from a port in 49152–65535, and a packet with a lower TTL is dropped.
+func TestIntegrationUDP(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, b := testutil.NewPair(t)
+	ma := startUDPMux(t, a, bfd.UDPConfig{})
+	mb := startUDPMux(t, b, bfd.UDPConfig{Interface: "eth0"})
+	if p := ma.tr.SourcePort(); p < bfd.SourcePortMin {
+		t.Errorf("source port %d below 49152", p)
+	}
+	capture := testutil.StartCapture(t, a, "eth0", "udp port 3784 or udp port 4784")
+	fast := bfd.Config{DesiredMinTxInterval: 50 * time.Millisecond, RequiredMinRxInterval: 50 * time.Millisecond}
+	type pair struct{ da, db uint32 }
+	var pairs []pair
+	for _, c := range []struct {
+		local, peer netip.Addr
+		multiHop    bool
+	}{
+		{pairA4, pairB4, false},
+		{pairA6, pairB6, false},
+		{pairA4, pairB4, true},
+	} {
+		da, err := ma.Add(t.Context(), bfd.SessionConfig{Peer: c.peer, Local: c.local, MultiHop: c.multiHop, Config: fast})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db, err := mb.Add(t.Context(), bfd.SessionConfig{Peer: c.local, Local: c.peer, MultiHop: c.multiHop, Config: fast})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pairs = append(pairs, pair{da, db})
+	}
+	for _, p := range pairs {
+		st := waitState(t, ma.Mux, p.da, bfd.StateUp, 10*time.Second)
+		waitState(t, mb.Mux, p.db, bfd.StateUp, 10*time.Second)
+		if st.RemoteDiscriminator != p.db {
+			t.Errorf("remote discriminator %d, want %d", st.RemoteDiscriminator, p.db)
+		}
+	}
+
+	// A packet with TTL 64 to the single-hop port is dropped (RFC 5881 §5).
+	st, _ := ma.Session(t.Context(), pairs[0].da)
+	p := bfd.ControlPacket{State: bfd.StateUp, DetectMult: 3, MyDiscriminator: st.RemoteDiscriminator,
+		YourDiscriminator: pairs[0].da, DesiredMinTxInterval: time.Second, RequiredMinRxInterval: time.Second}
+	raw, _ := p.MarshalBinary()
+	if err := b.Do(func() error {
+		c, err := net.ListenPacket("udp4", "192.0.2.2:0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		rc, _ := c.(*net.UDPConn).SyscallConn()
+		_ = rc.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TTL, 64) })
+		_, err = c.WriteTo(raw, &net.UDPAddr{IP: net.ParseIP(testutil.PairA4), Port: bfd.PortSingleHop})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		st, _ = ma.Session(t.Context(), pairs[0].da)
+		if st.Stats.Dropped[bfd.DropTTL] > 0 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st.Stats.Dropped[bfd.DropTTL] != 1 {
+		t.Errorf("TTL drops %d, want 1", st.Stats.Dropped[bfd.DropTTL])
+	}
+
+	pcap := capture.Stop()
+	if w := testutil.ExpertInfo(t, pcap); len(w) != 0 {
+		t.Errorf("tshark expert warnings:\n%s", strings.Join(w, "\n"))
+	}
+	rows := testutil.TsharkFields(t, pcap, "ip.src", "ipv6.src", "ip.ttl", "ipv6.hlim", "udp.srcport", "udp.dstport")
+	ours := 0
+	for _, r := range rows {
+		if len(r) < 6 || (r[0] != testutil.PairA4 && r[1] != testutil.PairA6) {
+			continue
+		}
+		ours++
+		if r[2] != "255" && r[3] != "255" {
+			t.Errorf("our packet with ttl %q hlim %q", r[2], r[3])
+		}
+		if sp, _ := strconv.Atoi(r[4]); sp < bfd.SourcePortMin {
+			t.Errorf("our packet from port %d", sp)
+		}
+	}
+	if ours == 0 {
+		t.Error("no packets of ours captured")
+	}
+}
+
+func TestIntegrationUDPDisabled(t *testing.T) {
+	if _, err := bfd.ListenUDP(bfd.UDPConfig{DisableIPv4: true, DisableIPv6: true}); err == nil {
+		t.Error("ListenUDP with no family succeeded")
+	}
+}
