@@ -83,5 +83,5 @@ func TestBigConfig(t *testing.T) {
 	if err != nil || len(warns) != 0 || len(c.Instances) != 20 || len(c.VirtualServers[4].RealServers) != 3 {
 		t.Fatalf("err=%v warns=%v", err, warns)
 	}
-	roundTrip(t, c)
+	roundTrip(t, c, warns)
 }

@@ -70,13 +70,6 @@ func (d *decoder) arg(n *node, i int, what string) (token, bool) {
 	return token{}, false
 }
 
-// noBlock warns when a block is given to a keyword that takes none.
-func (d *decoder) noBlock(n *node) {
-	if n.block {
-		d.warnf(n.name.pos, "%s: unexpected block", n.name.text)
-	}
-}
-
 func (d *decoder) str(n *node, dst *string) {
 	if t, ok := d.arg(n, 0, "a string"); ok {
 		*dst = t.text

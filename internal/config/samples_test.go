@@ -97,7 +97,7 @@ func TestSamples(t *testing.T) {
 					t.Errorf("missing warning %q in:\n%s", w, strings.Join(got, "\n"))
 				}
 			}
-			roundTrip(t, c)
+			roundTrip(t, c, warns)
 		})
 	}
 }
