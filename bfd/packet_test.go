@@ -468,6 +468,15 @@ func FuzzControlPacket(f *testing.F) {
 	}
 	f.Add([]byte{})
 	f.Add(make([]byte, 24))
+	files, _ := filepath.Glob("testdata/*.hex")
+	for _, file := range files {
+		data, _ := os.ReadFile(file)
+		for _, line := range strings.Split(string(data), "\n") {
+			if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+				f.Add(mustHex(f, line))
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var p ControlPacket
 		if err := p.UnmarshalBinary(b); err != nil {
