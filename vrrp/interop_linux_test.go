@@ -31,6 +31,7 @@ type goRouter struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+	shared bool // conn is shared: Stop leaves it open
 }
 
 type goOpts struct {
@@ -41,22 +42,30 @@ type goOpts struct {
 	peers     []netip.Addr
 	noPreempt bool
 	authPass  string
+	vrid      uint8      // if zero, 51
+	conn      *vrrp.Conn // shared Conn; if nil, the router opens its own
 }
 
 func startGo(t *testing.T, ns *testutil.NetNS, o goOpts) *goRouter {
 	t.Helper()
 	v6 := o.vip.Addr().Is6()
-	conn, err := vrrp.Listen(vrrp.ConnConfig{Interface: "eth0", IPv6: v6, NetNS: ns.Path()})
-	if err != nil {
-		t.Fatalf("Listen: %v", err)
+	if o.vrid == 0 {
+		o.vrid = 51
 	}
-	tr, err := conn.Transport(51)
+	conn, err := o.conn, error(nil)
+	if conn == nil {
+		conn, err = vrrp.Listen(vrrp.ConnConfig{Interface: "eth0", IPv6: v6, NetNS: ns.Path()})
+		if err != nil {
+			t.Fatalf("Listen: %v", err)
+		}
+	}
+	tr, err := conn.Transport(o.vrid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &goRouter{t: t, ns: ns, conn: conn, vip: o.vip, h: ns.Handle(t), trans: make(chan vrrp.Transition, 64), done: make(chan struct{})}
+	r := &goRouter{t: t, ns: ns, conn: conn, shared: o.conn != nil, vip: o.vip, h: ns.Handle(t), trans: make(chan vrrp.Transition, 64), done: make(chan struct{})}
 	cfg := vrrp.Config{
-		Name: "go", Version: o.version, VRID: 51, Priority: o.prio, AdvertInterval: o.advert,
+		Name: "go", Version: o.version, VRID: o.vrid, Priority: o.prio, AdvertInterval: o.advert,
 		Source: conn.Source(), Addrs: []netip.Addr{o.vip.Addr()}, Peers: o.peers, NoPreempt: o.noPreempt,
 	}
 	if o.authPass != "" {
@@ -122,7 +131,9 @@ func (r *goRouter) Stop() {
 	r.once.Do(func() {
 		r.cancel()
 		<-r.done
-		r.conn.Close()
+		if !r.shared {
+			r.conn.Close()
+		}
 		r.delVIP()
 	})
 }
@@ -515,4 +526,38 @@ func TestInteropLoss(t *testing.T) {
 		wg.Wait()
 		wantHolder(t, f.vip, b, a, b)
 	})
+}
+
+// TestInteropSharedConn: two of our instances (VRIDs 51 and 52) share one
+// Conn on eth0 against a keepalived running both VRIDs; we win 51, it wins
+// 52. Each side holds exactly its VIP.
+func TestInteropSharedConn(t *testing.T) {
+	requireInterop(t)
+	f := v3ipv4
+	a, b := testutil.NewPair(t)
+	vip51, vip52 := netip.MustParsePrefix("192.0.2.151/24"), netip.MustParsePrefix("192.0.2.152/24")
+	capt := testutil.StartCapture(t, b, "eth0", filterOf(f))
+	// A second instance: VI_2, VRID 52, priority 200, its own VIP.
+	conf := kaConf(kaOpts{version: 3, prio: 100, advert: "0.1", vip: vip51})
+	vi2 := strings.NewReplacer("VI_1", "VI_2", "virtual_router_id 51", "virtual_router_id 52",
+		"priority 100", "priority 200", vip51.String(), vip52.String()).Replace(conf[strings.Index(conf, "vrrp_instance"):])
+	conf += vi2
+	ka := testutil.StartKeepalived(t, b, conf, testutil.KeepalivedOptions{})
+	conn, err := vrrp.Listen(vrrp.ConnConfig{Interface: "eth0", NetNS: a.Path()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	g51 := startGo(t, a, goOpts{version: 3, prio: 150, advert: f.advert, vip: vip51, vrid: 51, conn: conn})
+	g52 := startGo(t, a, goOpts{version: 3, prio: 100, advert: f.advert, vip: vip52, vrid: 52, conn: conn})
+	g51.waitState(vrrp.StateMaster, f.timeout())
+	ka.WaitState(t, "VI_2", "MASTER", f.timeout())
+	g52.waitState(vrrp.StateBackup, f.timeout())
+	g52.noTransition(time.Second)
+	wantHolder(t, vip51, a, a, b)
+	wantHolder(t, vip52, b, a, b)
+	if st := conn.Stats(); st.UnknownVRID != 0 || st.ReadErrors != 0 {
+		t.Errorf("Conn stats = %+v", st)
+	}
+	checkCapture(t, capt)
 }
