@@ -42,6 +42,7 @@ type goOpts struct {
 	peers     []netip.Addr
 	noPreempt bool
 	authPass  string
+	source    netip.Addr // Conn source; if zero, the interface's default
 	vrid      uint8      // if zero, 51
 	conn      *vrrp.Conn // shared Conn; if nil, the router opens its own
 }
@@ -54,7 +55,7 @@ func startGo(t *testing.T, ns *testutil.NetNS, o goOpts) *goRouter {
 	}
 	conn, err := o.conn, error(nil)
 	if conn == nil {
-		conn, err = vrrp.Listen(vrrp.ConnConfig{Interface: "eth0", IPv6: v6, NetNS: ns.Path()})
+		conn, err = vrrp.Listen(vrrp.ConnConfig{Interface: "eth0", IPv6: v6, NetNS: ns.Path(), Source: o.source})
 		if err != nil {
 			t.Fatalf("Listen: %v", err)
 		}
@@ -269,13 +270,18 @@ var families = []family{
 	{"v3-ipv4", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("192.0.2.100/24"), false, ""},
 	{"v3-ipv6", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("2001:db8::100/64"), false, ""},
 	{"v3-ipv4-unicast", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("192.0.2.100/24"), true, ""},
+	{"v3-ipv6-unicast", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("2001:db8::100/64"), true, ""},
 }
 
 func (f family) timeout() time.Duration { return 5*f.advert + 3*time.Second }
 
 func (f family) goOpts(prio uint8) goOpts {
 	o := goOpts{version: f.version, prio: prio, advert: f.advert, vip: f.vip, authPass: f.authPass}
-	if f.unicast {
+	if f.unicast && f.vip.Addr().Is6() {
+		// Global unicast addresses on both sides.
+		o.peers = []netip.Addr{netip.MustParseAddr(testutil.PairB6)}
+		o.source = netip.MustParseAddr(testutil.PairA6)
+	} else if f.unicast {
 		o.peers = []netip.Addr{netip.MustParseAddr(testutil.PairB4)}
 	}
 	return o
@@ -283,7 +289,9 @@ func (f family) goOpts(prio uint8) goOpts {
 
 func (f family) kaOpts(prio int) kaOpts {
 	o := kaOpts{version: f.version, prio: prio, advert: f.kaAdvert, vip: f.vip, authPass: f.authPass}
-	if f.unicast {
+	if f.unicast && f.vip.Addr().Is6() {
+		o.unicast = [2]netip.Addr{netip.MustParseAddr(testutil.PairB6), netip.MustParseAddr(testutil.PairA6)}
+	} else if f.unicast {
 		o.unicast = [2]netip.Addr{netip.MustParseAddr(testutil.PairB4), netip.MustParseAddr(testutil.PairA4)}
 	}
 	return o
