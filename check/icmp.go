@@ -76,14 +76,7 @@ func (p ICMP) Check(ctx context.Context) error {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 	defer stop()
-	dl, ok := ctx.Deadline()
-	if !ok {
-		w := p.Wait
-		if w == 0 {
-			w = DefaultUDPWait
-		}
-		dl = time.Now().Add(w)
-	}
+	dl := replyDeadline(ctx, p.Wait)
 	_ = c.SetDeadline(dl)
 
 	size := p.Size

@@ -75,19 +75,7 @@ func (u *UDP) Check(ctx context.Context) error {
 	defer c.Close()
 	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
 	defer stop()
-	dl, ok := ctx.Deadline()
-	if !ok {
-		w := u.Wait
-		if w == 0 {
-			w = DefaultUDPWait
-		}
-		dl = time.Now().Add(w)
-	}
-	// Stop reading a little before the context's deadline so that "no
-	// reply" is told apart from the caller's timeout.
-	if margin := time.Until(dl) / 20; margin > 0 {
-		dl = dl.Add(-min(margin, 50*time.Millisecond))
-	}
+	dl := replyDeadline(ctx, u.Wait)
 	_ = c.SetDeadline(dl)
 	if _, err := c.Write(u.Payload); err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
@@ -112,4 +100,21 @@ func (u *UDP) Check(ctx context.Context) error {
 		return nil
 	}
 	return fail(ctx, "udp", target, ReasonProtocol, err)
+}
+
+// replyDeadline returns when to stop waiting for a reply: a little before
+// the context's deadline, so that "no reply" is told apart from the caller's
+// timeout, or after wait (DefaultUDPWait if zero) without a deadline.
+func replyDeadline(ctx context.Context, wait time.Duration) time.Time {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		if wait == 0 {
+			wait = DefaultUDPWait
+		}
+		return time.Now().Add(wait)
+	}
+	if margin := time.Until(dl) / 20; margin > 0 {
+		dl = dl.Add(-min(margin, 50*time.Millisecond))
+	}
+	return dl
 }
