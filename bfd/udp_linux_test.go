@@ -33,7 +33,7 @@ type udpMux struct {
 	rec *recorder
 }
 
-func startUDPMux(t *testing.T, ns *testutil.NetNS, cfg bfd.UDPConfig) *udpMux {
+func startUDPMux(t testing.TB, ns *testutil.NetNS, cfg bfd.UDPConfig) *udpMux {
 	t.Helper()
 	var tr *bfd.UDPTransport
 	if err := ns.Do(func() error {
