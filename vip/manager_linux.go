@@ -18,6 +18,7 @@ import (
 
 	"github.com/mdlayher/packet"
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -34,6 +35,10 @@ type Manager struct {
 	log *slog.Logger
 	h   *netlink.Handle
 	ns  netns.NsHandle // netns.None() when working in the caller's namespace
+	// rt is a NETLINK_ROUTE socket in the namespace for the address
+	// requests netlink.Handle cannot make (IFA_PROTO).
+	rt      map[int]*nl.SocketHandle
+	noProto bool // the kernel does not keep IFA_PROTO (before Linux 6.3)
 
 	mu      sync.Mutex
 	closed  bool
@@ -96,6 +101,20 @@ func New(cfg Config) (*Manager, error) {
 		}
 		return nil, fmt.Errorf("vip: netlink handle: %w", err)
 	}
+	var sock *nl.NetlinkSocket
+	err = m.inNS(func() error {
+		var err error
+		sock, err = nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE)
+		return err
+	})
+	if err != nil {
+		m.h.Close()
+		if m.ns.IsOpen() {
+			m.ns.Close()
+		}
+		return nil, fmt.Errorf("vip: netlink socket: %w", err)
+	}
+	m.rt = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: sock}}
 	return m, nil
 }
 
@@ -188,7 +207,7 @@ func (m *Manager) Add(ctx context.Context, a Address) error {
 	if _, ok := m.addrs[key]; ok {
 		return nil
 	}
-	present, err := m.hasAddr(l, a.Prefix)
+	_, present, err := m.addrProto(key)
 	if err != nil {
 		return m.fail(err)
 	}
@@ -197,21 +216,15 @@ func (m *Manager) Add(ctx context.Context, a Address) error {
 		m.log.Info("address already present, not taking ownership", "addr", a.Prefix.String(), "iface", a.Interface)
 		return nil
 	}
-	na := &netlink.Addr{IPNet: ipNet(a.Prefix), Scope: int(a.Scope)}
-	if a.Prefix.Addr().Is4() {
-		na.Label = a.Label
-		if a.Broadcast.IsValid() {
-			na.Broadcast = net.IP(a.Broadcast.AsSlice())
-		}
-	} else if !a.DAD {
-		na.Flags = unix.IFA_F_NODAD
-	}
-	if err := m.h.AddrAdd(l, na); err != nil {
+	if err := m.addAddr(key.ifindex, a); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			m.st.addrsPre.Add(1)
 			return nil
 		}
 		return m.fail(fmt.Errorf("vip: add %s: %w", a, err))
+	}
+	if proto, _, err := m.addrProto(key); err == nil && proto != AddrProtocol {
+		m.noProto = true
 	}
 	m.addrs[key] = a
 	m.st.addrsAdded.Add(1)
@@ -219,22 +232,104 @@ func (m *Manager) Add(ctx context.Context, a Address) error {
 	return nil
 }
 
-func (m *Manager) hasAddr(l netlink.Link, p netip.Prefix) (bool, error) {
-	list, err := m.h.AddrList(l, family(p.Addr()))
-	if err != nil {
-		return false, fmt.Errorf("vip: list addresses of %s: %w", l.Attrs().Name, err)
+// AddrProtocol is the address protocol (IFA_PROTO, Linux 6.3+) with which
+// the Manager marks the addresses it adds (`ip addr show proto 18`).
+const AddrProtocol = RouteProtocol
+
+// ifaProto is the IFA_PROTO attribute type (include/uapi/linux/if_addr.h).
+const ifaProto = 11
+
+// addAddr adds a with IFA_PROTO = AddrProtocol (netlink.Handle cannot set
+// IFA_PROTO). Equivalent to `ip addr add ... proto 18`.
+func (m *Manager) addAddr(ifindex int, a Address) error {
+	ip := a.Prefix.Addr()
+	fam := family(ip)
+	req := nl.NewNetlinkRequest(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL|unix.NLM_F_ACK)
+	msg := nl.NewIfAddrmsg(fam)
+	msg.Index = uint32(ifindex)
+	msg.Prefixlen = uint8(a.Prefix.Bits())
+	msg.Scope = a.Scope
+	req.AddData(msg)
+	req.AddData(nl.NewRtAttr(unix.IFA_LOCAL, ip.AsSlice()))
+	req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, ip.AsSlice()))
+	var flags uint32
+	if ip.Is4() {
+		brd := a.Broadcast
+		if !brd.IsValid() && a.Prefix.Bits() < 31 {
+			b4 := ip.As4()
+			mask := ^uint32(0) >> a.Prefix.Bits()
+			v := uint32(b4[0])<<24 | uint32(b4[1])<<16 | uint32(b4[2])<<8 | uint32(b4[3]) | mask
+			brd = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+		}
+		if brd.IsValid() {
+			req.AddData(nl.NewRtAttr(unix.IFA_BROADCAST, brd.AsSlice()))
+		}
+		if a.Label != "" {
+			req.AddData(nl.NewRtAttr(unix.IFA_LABEL, nl.ZeroTerminated(a.Label)))
+		}
+	} else if !a.DAD {
+		flags |= unix.IFA_F_NODAD
 	}
-	for _, x := range list {
-		ip, ok := netip.AddrFromSlice(x.IP)
-		if !ok {
+	if flags != 0 {
+		req.AddData(nl.NewRtAttr(unix.IFA_FLAGS, nl.Uint32Attr(flags)))
+	}
+	req.AddData(nl.NewRtAttr(ifaProto, nl.Uint8Attr(AddrProtocol)))
+	req.Sockets = m.rt
+	_, err := req.Execute(unix.NETLINK_ROUTE, 0)
+	return err
+}
+
+// addrProto looks key up on its interface and returns its IFA_PROTO.
+func (m *Manager) addrProto(key addrKey) (proto uint8, found bool, err error) {
+	ip := key.prefix.Addr()
+	for range 3 { // a dump can be interrupted by concurrent changes
+		req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
+		req.AddData(nl.NewIfAddrmsg(family(ip)))
+		req.Sockets = m.rt
+		var msgs [][]byte
+		msgs, err = req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWADDR)
+		if errors.Is(err, nl.ErrDumpInterrupted) {
 			continue
 		}
-		ones, _ := x.Mask.Size()
-		if ip.Unmap() == p.Addr() && ones == p.Bits() {
-			return true, nil
+		if err != nil {
+			return 0, false, fmt.Errorf("vip: list addresses: %w", err)
 		}
+		for _, b := range msgs {
+			if len(b) < unix.SizeofIfAddrmsg {
+				continue
+			}
+			ifa := nl.DeserializeIfAddrmsg(b)
+			if int(ifa.Index) != key.ifindex || int(ifa.Prefixlen) != key.prefix.Bits() {
+				continue
+			}
+			attrs, err := nl.ParseRouteAttr(b[unix.SizeofIfAddrmsg:])
+			if err != nil {
+				continue
+			}
+			var local, addr netip.Addr
+			var p uint8
+			for _, at := range attrs {
+				switch at.Attr.Type {
+				case unix.IFA_LOCAL:
+					local, _ = netip.AddrFromSlice(at.Value)
+				case unix.IFA_ADDRESS:
+					addr, _ = netip.AddrFromSlice(at.Value)
+				case ifaProto:
+					if len(at.Value) > 0 {
+						p = at.Value[0]
+					}
+				}
+			}
+			if !local.IsValid() {
+				local = addr
+			}
+			if local.Unmap() == ip {
+				return p, true, nil
+			}
+		}
+		return 0, false, nil
 	}
-	return false, nil
+	return 0, false, fmt.Errorf("vip: list addresses: %w", err)
 }
 
 // Remove removes a if this Manager added it; otherwise it does nothing.
@@ -262,6 +357,17 @@ func (m *Manager) removeAddr(key addrKey) error {
 		return nil
 	}
 	delete(m.addrs, key)
+	if !m.noProto {
+		// If the address now on the interface is not marked as ours, an
+		// operator removed ours and added the same address: leave it.
+		proto, found, err := m.addrProto(key)
+		if err == nil && (!found || proto != AddrProtocol) {
+			if found {
+				m.log.Info("address replaced by someone else, not removing", "addr", a.Prefix.String(), "iface", a.Interface)
+			}
+			return nil
+		}
+	}
 	na := &netlink.Addr{IPNet: ipNet(a.Prefix), LinkIndex: key.ifindex}
 	if err := m.h.AddrDel(nil, na); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENODEV) {
 		return m.fail(fmt.Errorf("vip: remove %s: %w", a, err))
@@ -786,6 +892,7 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	m.wg.Wait()
 	m.h.Close()
+	m.rt[unix.NETLINK_ROUTE].Socket.Close()
 	if m.ns.IsOpen() {
 		m.ns.Close()
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -51,6 +52,9 @@ func (a Address) validate() error {
 	}
 	if a.Interface == "" {
 		errs = append(errs, errors.New("empty interface"))
+	}
+	if a.Label != "" && !strings.HasPrefix(a.Label, a.Interface) {
+		errs = append(errs, errors.New("label must start with the interface name"))
 	}
 	if a.Broadcast.IsValid() && !a.Broadcast.Is4() {
 		errs = append(errs, errors.New("broadcast must be IPv4"))

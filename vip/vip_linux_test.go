@@ -265,3 +265,42 @@ func TestIntegrationAnnounce(t *testing.T) {
 		t.Errorf("GARPsSent=%d NAsSent=%d, want 12 and 6", st.GARPsSent, st.NAsSent)
 	}
 }
+
+// TestIntegrationOperatorReplacedAddress: an operator deletes our address
+// and adds the same one by hand; Close must leave the operator's copy.
+func TestIntegrationOperatorReplacedAddress(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, _ := testutil.NewPair(t)
+	m := newManager(t, a, vip.AnnouncePolicy{})
+	ctx := context.Background()
+	for _, p := range []string{"192.0.2.100/24", "2001:db8::100/64"} {
+		if err := m.Add(ctx, vip.Address{Prefix: netip.MustParsePrefix(p), Interface: "eth0"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := a.Handle(t).LinkByName("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"192.0.2.100/24", "2001:db8::100/64", "192.0.2.1/24"} {
+		proto, found, err := m.AddrProto(l.Attrs().Index, netip.MustParsePrefix(p))
+		want := uint8(vip.AddrProtocol)
+		if p == "192.0.2.1/24" {
+			want = 0 // the pair's own address
+		}
+		if err != nil || !found || proto != want {
+			t.Errorf("IFA_PROTO of %s = %d, %v, %v; want %d", p, proto, found, err, want)
+		}
+	}
+	a.Run(t, "ip", "addr", "del", "192.0.2.100/24", "dev", "eth0")
+	a.Run(t, "ip", "addr", "add", "192.0.2.100/24", "dev", "eth0")
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !hasAddr(t, a, "eth0", "192.0.2.100/24") {
+		t.Error("operator's re-added 192.0.2.100/24 removed")
+	}
+	if hasAddr(t, a, "eth0", "2001:db8::100/64") {
+		t.Error("our 2001:db8::100/64 not removed")
+	}
+}

@@ -1,0 +1,8 @@
+package vip
+
+import "net/netip"
+
+// AddrProto exposes addrProto to the external tests.
+func (m *Manager) AddrProto(ifindex int, p netip.Prefix) (uint8, bool, error) {
+	return m.addrProto(addrKey{ifindex, p})
+}
