@@ -333,9 +333,10 @@ func init() {
 	topHandlers = map[string]handler{
 		"global_defs": (*decoder).globalDefs,
 		"static_ipaddress": func(d *decoder, n *node) {
-			d.cfg.StaticAddresses = append(d.cfg.StaticAddresses, d.addresses(n, false)...)
+			as, _ := d.addresses(n)
+			d.cfg.StaticAddresses = append(d.cfg.StaticAddresses, as...)
 		},
-		"static_routes":        func(d *decoder, n *node) { d.cfg.StaticRoutes = append(d.cfg.StaticRoutes, d.routes(n, false)...) },
+		"static_routes":        func(d *decoder, n *node) { d.cfg.StaticRoutes = append(d.cfg.StaticRoutes, d.routes(n)...) },
 		"static_rules":         func(d *decoder, n *node) { d.cfg.StaticRules = append(d.cfg.StaticRules, d.rules(n)...) },
 		"vrrp_script":          (*decoder).vrrpScript,
 		"track_file":           (*decoder).trackFile,
@@ -360,7 +361,7 @@ func (d *decoder) blockName(n *node) (string, bool) {
 		return "", false
 	}
 	if len(n.args) == 0 {
-		d.warnf(n.name.pos, "%s: missing name, expected %s NAME {", n.name.text, n.name.text)
+		d.p.errorf(n.name.pos, "%s: missing name, expected %s NAME {", n.name.text, n.name.text)
 		return "", false
 	}
 	return n.args[0].text, true

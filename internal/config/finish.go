@@ -22,9 +22,9 @@ func (d *decoder) finish() {
 	for _, p := range d.cfg.TrackProcesses {
 		procs[p.Name] = true
 	}
-	bfds := map[string]bool{}
+	bfds := map[string]bool{} // available to vrrp
 	for _, b := range d.cfg.BFDInstances {
-		bfds[b.Name] = true
+		bfds[b.Name] = b.VRRP
 	}
 	filter := func(owner, what string, ts []Track, known map[string]bool) []Track {
 		out := ts[:0]
@@ -112,18 +112,6 @@ func (d *decoder) finish() {
 		if vs.Group != "" && !vsgs[vs.Group] {
 			d.warnf(vs.Pos, "virtual_server group %s: no such virtual_server_group, removing virtual server", vs.Group)
 			continue
-		}
-		for ri := range vs.RealServers {
-			rs := &vs.RealServers[ri]
-			for ci := range rs.Checkers {
-				c := &rs.Checkers[ci]
-				if c.Kind == "FILE_CHECK" && !files[c.TrackFile] {
-					d.warnf(c.Pos, "FILE_CHECK: track_file %s not found", c.TrackFile)
-				}
-				if c.Kind == "BFD_CHECK" && !bfds[c.BFDName] {
-					d.warnf(c.Pos, "BFD_CHECK: bfd_instance %s not found", c.BFDName)
-				}
-			}
 		}
 		vss = append(vss, vs)
 	}
@@ -282,6 +270,14 @@ func (d *decoder) finishInstance(i *Instance, seen map[string]bool, g *Global) {
 		}
 	} else if len(i.VirtualIPs) == 0 {
 		warn("no VIP specified; at least one is sensible")
+	}
+	if i.NativeIPv6 && !v6 && len(i.VirtualIPs) > 0 {
+		warn("cannot specify native_ipv6 with IPv4 addresses, clearing")
+		i.NativeIPv6 = false
+	}
+	if seen["unicast_ttl"] && len(i.UnicastPeers) == 0 && i.UnicastTTL != 255 {
+		warn("cannot use unicast_ttl without unicast peers, resetting")
+		i.UnicastTTL = 255
 	}
 	if i.NoPreempt && i.State == "MASTER" {
 		warn("nopreempt will not work with initial state MASTER, clearing nopreempt")

@@ -46,15 +46,23 @@ func init() {
 		"authentication": (*decoder).auth,
 		"virtual_ipaddress": func(d *decoder, n *node) {
 			i := d.curInst()
-			i.VirtualIPs = append(i.VirtualIPs, d.addresses(n, true)...)
+			as, pos := d.addresses(n)
+			for idx, a := range as {
+				if len(i.VirtualIPs) > 0 && a.Prefix.Addr().Is6() != i.VirtualIPs[0].Prefix.Addr().Is6() {
+					d.warnf(pos[idx], "(%s) address family must match the VRRP instance [%s], ignoring", i.Name, a.Prefix)
+					continue
+				}
+				i.VirtualIPs = append(i.VirtualIPs, a)
+			}
 		},
 		"virtual_ipaddress_excluded": func(d *decoder, n *node) {
 			i := d.curInst()
-			i.ExcludedVIPs = append(i.ExcludedVIPs, d.addresses(n, true)...)
+			as, _ := d.addresses(n)
+			i.ExcludedVIPs = append(i.ExcludedVIPs, as...)
 		},
 		"virtual_routes": func(d *decoder, n *node) {
 			i := d.curInst()
-			i.VirtualRoutes = append(i.VirtualRoutes, d.routes(n, true)...)
+			i.VirtualRoutes = append(i.VirtualRoutes, d.routes(n)...)
 		},
 		"virtual_rules": func(d *decoder, n *node) {
 			i := d.curInst()

@@ -104,7 +104,9 @@ func (p *pre) continueDef(raw string, pos Pos) {
 	body := stripComment(raw)
 	trimmed := strings.TrimSpace(body)
 	if trimmed == "" {
-		return // blank lines do not end a multi-line definition
+		// keepalived ends a multi-line definition at an empty line
+		p.finishDef()
+		return
 	}
 	cont := strings.HasSuffix(trimmed, `\`)
 	if cont {
@@ -135,6 +137,9 @@ func (p *pre) rawLine(raw string, pos Pos) {
 	trimmed := strings.TrimSpace(body)
 	if trimmed == "" {
 		return
+	}
+	if trimmed == `\` {
+		lead = strings.LastIndexByte(raw, '\\')
 	}
 	pos.Col += lead
 	word, rest, _ := strings.Cut(trimmed, " ")

@@ -2,7 +2,9 @@ package config
 
 import (
 	"encoding/hex"
+	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,10 +19,11 @@ func (d *decoder) vsGroup(n *node) {
 	for _, c := range n.children {
 		if c.name.text == "fwmark" {
 			var e VSGEntry
-			t, ok := d.arg(c, 0, "a firewall mark")
-			if !ok {
+			if len(c.args) == 0 {
+				d.p.errorf(c.name.pos, "fwmark: missing parameter, expected fwmark MARK [inet|inet6]")
 				continue
 			}
+			t := c.args[0]
 			v, ok := d.intTok(t, "fwmark", 1, 4294967295)
 			if !ok {
 				continue
@@ -267,18 +270,32 @@ func (d *decoder) virtualServer(n *node) {
 	d.cfg.VirtualServers = append(d.cfg.VirtualServers, vs)
 	d.block(n.children, vsHandlers, vsKnown, &d.curVS().Other)
 	d.finishVS(d.curVS(), n)
+	if v := d.curVS(); len(v.RealServers) == 0 && v.SorryServer == nil {
+		d.warnf(n.name.pos, "virtual server %s has no real servers, ignoring", v)
+		d.cfg.VirtualServers = d.cfg.VirtualServers[:len(d.cfg.VirtualServers)-1]
+	}
 }
 
 func (d *decoder) finishVS(vs *VirtualServer, n *node) {
-	protoSet := vs.Protocol != ""
+	name := vs.String()
 	if vs.Scheduler == "" {
+		d.warnf(n.name.pos, "virtual server %s: no scheduler set, setting default 'wlc'", name)
 		vs.Scheduler = "wlc"
 	}
 	if vs.Method == "" {
+		d.warnf(n.name.pos, "virtual server %s: no forwarding method set, setting default NAT", name)
 		vs.Method = "NAT"
 	}
-	if vs.Protocol == "" {
-		vs.Protocol = "TCP"
+	switch {
+	case vs.FWMark != 0:
+		if vs.Protocol != "" {
+			d.warnf(n.name.pos, "virtual server %s: protocol specified for fwmark, protocol will be ignored", name)
+			vs.Protocol = ""
+		}
+	case vs.Protocol == "":
+		// keepalived's default, with a warning
+		d.warnf(n.name.pos, "virtual server %s: no protocol set, defaulting to UDP", name)
+		vs.Protocol = "UDP"
 	}
 	if vs.Quorum == 0 {
 		vs.Quorum = 1
@@ -295,9 +312,6 @@ func (d *decoder) finishVS(vs *VirtualServer, n *node) {
 	if vs.DelayBeforeRetry == 0 && !d.seenIn(n, "delay_before_retry") {
 		vs.DelayBeforeRetry = time.Second
 	}
-	if vs.FWMark != 0 && protoSet && !d.seenIn(n, "ip_family") {
-		d.warnf(n.name.pos, "virtual server FWM %d: protocol specified for fwmark, protocol will be ignored", vs.FWMark)
-	}
 	if vs.Addr.IsValid() && vs.Port == 0 && !vs.Persistence {
 		d.warnf(n.name.pos, "virtual server %s: no port given and not persistent, expected ADDRESS PORT", vs.Addr)
 	}
@@ -305,14 +319,41 @@ func (d *decoder) finishVS(vs *VirtualServer, n *node) {
 		d.warnf(n.name.pos, "virtual server: hysteresis %d >= quorum %d, setting hysteresis to %d", vs.Hysteresis, vs.Quorum, vs.Quorum-1)
 		vs.Hysteresis = vs.Quorum - 1
 	}
-	for i := range vs.RealServers {
-		rs := &vs.RealServers[i]
-		inheritRS(rs, vs)
-	}
-	if vs.SorryServer != nil {
-		if vs.SorryServer.Method == "" {
-			vs.SorryServer.Method = vs.Method
+	var kept []RealServer
+	for _, rs := range vs.RealServers {
+		inheritRS(&rs, vs)
+		if vs.Addr.IsValid() && rs.Addr.Is4() != vs.Addr.Is4() && rs.Method != "TUN" {
+			d.warnf(rs.Pos, "address family of virtual server and real server %s don't match, skipping real server", rs.Addr)
+			continue
 		}
+		if vs.FWMark != 0 && rs.Port != 0 {
+			d.warnf(rs.Pos, "fwmark virtual server %s, real server %s has port specified, clearing", name, rs.Addr)
+			rs.Port = 0
+		}
+		kept = append(kept, rs)
+	}
+	vs.RealServers = kept
+	if s := vs.SorryServer; s != nil {
+		if s.Method == "" {
+			s.Method = vs.Method
+		}
+		if vs.Addr.IsValid() && s.Addr.Is4() != vs.Addr.Is4() && s.Method != "TUN" {
+			d.warnf(s.Pos, "address family of virtual server and sorry server %s don't match, skipping sorry server", s.Addr)
+			vs.SorryServer = nil
+		}
+	}
+}
+
+// String names the virtual server as keepalived's messages do:
+// [addr]:port, FWM n or [group].
+func (vs *VirtualServer) String() string {
+	switch {
+	case vs.FWMark != 0:
+		return fmt.Sprintf("FWM %d", vs.FWMark)
+	case vs.Group != "":
+		return "[" + vs.Group + "]"
+	default:
+		return netip.AddrPortFrom(vs.Addr, vs.Port).String()
 	}
 }
 
@@ -380,7 +421,7 @@ func inheritRS(rs *RealServer, vs *VirtualServer) {
 		if (c.Kind == "HTTP_GET" || c.Kind == "SSL_GET") && c.VirtualHost == "" {
 			c.VirtualHost = rs.VirtualHost
 		}
-		if c.ConnectIP.IsValid() == false && c.Kind != "MISC_CHECK" && c.Kind != "FILE_CHECK" && c.Kind != "BFD_CHECK" {
+		if !c.ConnectIP.IsValid() && c.Kind != "MISC_CHECK" && c.Kind != "FILE_CHECK" && c.Kind != "BFD_CHECK" {
 			c.ConnectIP = rs.Addr
 		}
 		if c.ConnectPort == 0 {
@@ -458,7 +499,7 @@ func init() {
 		"warmup":             func(d *decoder, n *node) { d.timer(n, 0, maxTimer, &d.curRS().Warmup) },
 	}
 	for _, k := range []string{"TCP_CHECK", "HTTP_GET", "SSL_GET", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK",
-		"PING_CHECK", "ICMP_CHECK", "MISC_CHECK", "FILE_CHECK", "BFD_CHECK"} {
+		"PING_CHECK", "MISC_CHECK", "FILE_CHECK", "BFD_CHECK"} {
 		rsHandlers[k] = (*decoder).checker
 	}
 }
@@ -493,9 +534,6 @@ func newChecker(kind string, pos Pos) Checker {
 
 func (d *decoder) checker(n *node) {
 	kind := n.name.text
-	if kind == "ICMP_CHECK" {
-		kind = "PING_CHECK"
-	}
 	c := newChecker(kind, n.name.pos)
 	if n.block {
 		d.checkerBody(&c, n.children)
@@ -507,6 +545,12 @@ func (d *decoder) checker(n *node) {
 			return
 		}
 	case "FILE_CHECK":
+		// keepalived resolves the reference while reading: the track_file
+		// must be defined before the checker.
+		if c.TrackFile != "" && !slices.ContainsFunc(d.cfg.TrackFiles, func(f TrackFile) bool { return f.Name == c.TrackFile }) {
+			d.warnf(n.name.pos, "FILE_CHECK: track_file %s not found (it must be defined before use)", c.TrackFile)
+			c.TrackFile = ""
+		}
 		if c.TrackFile == "" {
 			d.warnf(n.name.pos, "FILE_CHECK: no track_file set, removing checker")
 			return
@@ -514,6 +558,10 @@ func (d *decoder) checker(n *node) {
 	case "BFD_CHECK":
 		if c.BFDName == "" {
 			d.warnf(n.name.pos, "BFD_CHECK: no name set, removing checker")
+			return
+		}
+		if !slices.ContainsFunc(d.cfg.BFDInstances, func(b BFDInstance) bool { return b.Name == c.BFDName && b.Checker }) {
+			d.warnf(n.name.pos, "BFD_CHECK: bfd_instance %s not configured for the checker, removing checker", c.BFDName)
 			return
 		}
 	case "HTTP_GET", "SSL_GET":

@@ -547,7 +547,9 @@ func (w *printer) instance(i *Instance) {
 		}
 		w.close()
 	}
-	w.num("unicast_ttl", i.UnicastTTL)
+	if len(i.UnicastPeers) > 0 {
+		w.num("unicast_ttl", i.UnicastTTL)
+	}
 	w.flag("unicast_fault_no_peer", i.UnicastFaultNoPeer)
 	w.boolean("check_unicast_src", i.CheckUnicastSrc)
 	w.tracks("track_interface", i.TrackInterfaces)
@@ -654,7 +656,7 @@ func (w *printer) virtualServer(vs *VirtualServer) {
 	}
 	w.line("lvs_sched", vs.Scheduler)
 	w.method("lvs_method", vs.Method, vs.TunnelType)
-	if vs.FWMark == 0 || vs.IPFamily != "" {
+	if vs.Protocol != "" {
 		w.line("protocol", vs.Protocol)
 	}
 	if vs.Persistence {

@@ -11,20 +11,24 @@ func line(n *node) []token {
 	return append([]token{n.name}, n.args...)
 }
 
-var addrFlags = keywords(`home -nodad nodad mngtmpaddr noprefixroute autojoin no_track use_vmac`)
+var addrFlags = keywords(`home -nodad mngtmpaddr noprefixroute autojoin no_track use_vmac`)
 
-func (d *decoder) addresses(n *node, virtual bool) []Address {
+// addresses reads a block of address lines; it also returns the position
+// of each address.
+func (d *decoder) addresses(n *node) ([]Address, []Pos) {
 	if !n.block {
 		d.warnf(n.name.pos, "%s: expected a block", n.name.text)
-		return nil
+		return nil, nil
 	}
 	var out []Address
+	var pos []Pos
 	for _, c := range n.children {
 		if a, ok := d.address(line(c), n.name.text); ok {
 			out = append(out, a)
+			pos = append(pos, c.name.pos)
 		}
 	}
-	return out
+	return out, pos
 }
 
 func (d *decoder) address(ts []token, kw string) (Address, bool) {
@@ -86,11 +90,7 @@ func (d *decoder) address(ts []token, kw string) (Address, bool) {
 			}
 		default:
 			if addrFlags[t.text] {
-				f := t.text
-				if f == "nodad" {
-					f = "-nodad"
-				}
-				a.Flags = append(a.Flags, f)
+				a.Flags = append(a.Flags, t.text)
 				continue
 			}
 			d.warnf(t.pos, "%s %s: unknown option %q, expected brd, dev, scope, label, peer or a flag", kw, ts[0].text, t.text)
@@ -117,21 +117,21 @@ var routeValueOpts = keywords(`mtu advmss rtt rttvar reordering window cwnd ssth
 
 var routeFlagOpts = keywords(`onlink pervasive lock append`)
 
-func (d *decoder) routes(n *node, virtual bool) []Route {
+func (d *decoder) routes(n *node) []Route {
 	if !n.block {
 		d.warnf(n.name.pos, "%s: expected a block", n.name.text)
 		return nil
 	}
 	var out []Route
 	for _, c := range n.children {
-		if r, ok := d.route(line(c), n.name.text, virtual); ok {
+		if r, ok := d.route(line(c), n.name.text); ok {
 			out = append(out, r)
 		}
 	}
 	return out
 }
 
-func (d *decoder) route(ts []token, kw string, virtual bool) (Route, bool) {
+func (d *decoder) route(ts []token, kw string) (Route, bool) {
 	var r Route
 	var nh *Nexthop
 	var orVia netip.Addr
@@ -266,17 +266,13 @@ func (d *decoder) route(ts []token, kw string, virtual bool) (Route, bool) {
 		r.Nexthops = append(r.Nexthops, Nexthop{Via: r.Via}, Nexthop{Via: orVia})
 		r.Via = netip.Addr{}
 	}
-	if virtual && !r.NoTrack && r.Dev == "" {
-		hasDev := len(r.Nexthops) > 0
-		for _, h := range r.Nexthops {
-			if h.Dev == "" {
-				hasDev = false
-			}
-		}
-		if !hasDev {
-			d.warnf(ts[0].pos, "cannot track route %s with no interface specified, not tracking", r.To)
-			r.NoTrack = true
-		}
+	if r.From.IsValid() && r.From.Addr().Is4() {
+		d.warnf(ts[0].pos, "route from address only supported with IPv6 (%s), ignoring it", r.From)
+		r.From = netip.Prefix{}
+	}
+	if !r.NoTrack && r.Dev == "" {
+		d.warnf(ts[0].pos, "cannot track route %s with no interface specified, not tracking", r.To)
+		r.NoTrack = true
 	}
 	return r, true
 }

@@ -172,14 +172,17 @@ var syncGroupHandlers = map[string]handler{
 		g := d.curSG()
 		g.TrackBFDs = append(g.TrackBFDs, d.tracks(n, -253, 253)...)
 	},
-	"notify_master":              func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyMaster) },
-	"notify_backup":              func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyBackup) },
-	"notify_fault":               func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyFault) },
-	"notify_stop":                func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyStop) },
-	"notify":                     func(d *decoder, n *node) { d.notify(n, &d.curSG().Notify) },
-	"notify_priority_changes":    func(d *decoder, n *node) { d.setFlag(n, &d.curSG().NotifyPriorityChanges) },
-	"smtp_alert":                 func(d *decoder, n *node) { d.setFlagPtr(n, &d.curSG().SMTPAlert) },
-	"global_tracking":            func(d *decoder, n *node) { d.setFlag(n, &d.curSG().GlobalTracking) },
+	"notify_master":           func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyMaster) },
+	"notify_backup":           func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyBackup) },
+	"notify_fault":            func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyFault) },
+	"notify_stop":             func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyStop) },
+	"notify":                  func(d *decoder, n *node) { d.notify(n, &d.curSG().Notify) },
+	"notify_priority_changes": func(d *decoder, n *node) { d.setFlag(n, &d.curSG().NotifyPriorityChanges) },
+	"smtp_alert":              func(d *decoder, n *node) { d.setFlagPtr(n, &d.curSG().SMTPAlert) },
+	"global_tracking": func(d *decoder, n *node) {
+		d.warnf(n.name.pos, "(%s) global_tracking is deprecated, use track_interface/script/file on the sync group", d.curSG().Name)
+		d.setFlag(n, &d.curSG().GlobalTracking)
+	},
 	"sync_group_tracking_weight": func(d *decoder, n *node) { d.setFlag(n, &d.curSG().SyncGroupTrackingWeight) },
 }
 
