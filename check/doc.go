@@ -1,4 +1,67 @@
 // Package check provides health checkers (TCP, HTTP/HTTPS, SMTP, DNS, UDP,
 // ICMP echo, script and file) and a scheduler with retries, rise and fall
 // counts, as keepalived's checkers do.
+//
+// # Quick start
+//
+// Every checker implements [Checker]: Check(ctx) returns nil when the target
+// is healthy and an error saying why it is not. The timeout is the context's
+// deadline.
+//
+//	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+//	defer cancel()
+//	err := (&check.HTTP{Addr: addr, Path: "/health", Digest: "…"}).Check(ctx)
+//	if err != nil {
+//		log.Print(check.ReasonOf(err), err) // e.g. "digest", a *check.DigestError
+//	}
+//
+// The checkers and their keepalived counterparts: [TCP] (TCP_CHECK), [HTTP]
+// (HTTP_GET, SSL_GET with a tls.Config), [SMTP] (SMTP_CHECK), [DNS]
+// (DNS_CHECK, via github.com/miekg/dns), [UDP] (UDP_CHECK), [ICMP]
+// (PING_CHECK), [Script] (MISC_CHECK and vrrp_script) and [File] (FILE_CHECK
+// and track_file). Script and File implement [WeightChecker] for dynamic
+// weights.
+//
+// A [Monitor] runs many checks on schedule under a [Policy] (delay_loop,
+// connect_timeout, retry, delay_before_retry, rise, fall, warmup, alpha) and
+// reports a [Transition] with its cause and error on every state change.
+// Watches whose checks have equal keys ([Keyer]) and equal policies share one
+// check. The scheduling logic itself is the pure [Tracker], driven with
+// explicit times.
+//
+// # Errors
+//
+// Checkers return *[Error] values carrying a [Reason] and wrapping the detail:
+// *[StatusError], *[DigestError], *[AnswerError], *[ExitError],
+// *[InsecureError], the sentinels [ErrTooLarge], [ErrMalformed],
+// [ErrNoMatch], [ErrNoReply], [ErrPortUnreachable], [ErrInsecure], or the
+// context's error on timeout.
+//
+// # Bounded reads
+//
+// Replies are read with bounded sizes (HTTP headers and bodies, SMTP lines
+// and replies, one DNS message, one datagram) and within the context's
+// deadline, so a hostile server — huge status lines, endless bodies, slow
+// drips, garbage TLS, spoofed DNS replies — makes the check fail cleanly.
+//
+// # Concurrency
+//
+// Checkers are values safe for concurrent use. A Monitor owns one loop
+// goroutine (Run); OnTransition callbacks run on it. Checks run on their own
+// goroutines, bounded by MonitorConfig.MaxConcurrent, and all end when Run
+// returns.
+//
+// # Testing
+//
+// The Tracker needs no clock; the Monitor takes a [Clock] and runs inside a
+// testing/synctest bubble. The package's own tests run every checker against
+// real servers on loopback: net/http and crypto/tls servers, dnsmasq,
+// OpenSMTPD, scripts, the kernel's ICMP echo (raw sockets as root, ping
+// sockets inside a network namespace).
+//
+// # Linux
+//
+// Interface binding (SO_BINDTODEVICE), scripts (process groups, credentials,
+// script security) and ping sockets are Linux features; elsewhere they
+// return [ErrNotSupported].
 package check

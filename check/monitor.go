@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -118,9 +119,14 @@ type group struct {
 	name    string
 	checker Checker
 	tr      *Tracker
-	subs    map[uint64]func(Transition)
+	subs    []sub // in subscription order
 	index   int // in the heap, -1 if absent
 	gone    bool
+}
+
+type sub struct {
+	id uint64
+	f  func(Transition)
 }
 
 type result struct {
@@ -343,9 +349,9 @@ func (m *Monitor) finish(r result) {
 	}
 	m.nTransits.Add(1)
 	m.log.Info("check transition", "target", g.name, "from", t.From.String(), "to", t.To.String(), "reason", t.Cause, "err", t.Err)
-	for _, f := range g.subs {
-		if f != nil {
-			f(t)
+	for _, s := range g.subs {
+		if s.f != nil {
+			s.f(t)
 		}
 	}
 }
@@ -359,7 +365,7 @@ func (m *Monitor) subscribe(gk groupKey, w Watch) uint64 {
 			jitter = time.Duration(m.rand(int64(wu) + 1))
 		}
 		tr, _ := NewTracker(gk.policy, now, jitter) // policy validated in Add
-		g = &group{key: gk, name: w.Name, checker: w.Checker, tr: tr, subs: make(map[uint64]func(Transition)), index: -1}
+		g = &group{key: gk, name: w.Name, checker: w.Checker, tr: tr, index: -1}
 		if g.name == "" {
 			g.name = fmt.Sprint(gk.key)
 		}
@@ -369,7 +375,7 @@ func (m *Monitor) subscribe(gk groupKey, w Watch) uint64 {
 	}
 	m.nextSub++
 	id := m.nextSub
-	g.subs[id] = w.OnTransition
+	g.subs = append(g.subs, sub{id, w.OnTransition})
 	m.subs.Add(1)
 	if w.OnTransition != nil {
 		w.OnTransition(g.tr.Current(now))
@@ -382,10 +388,11 @@ func (m *Monitor) unsubscribe(gk groupKey, id uint64) {
 	if g == nil {
 		return
 	}
-	if _, ok := g.subs[id]; !ok {
+	i := slices.IndexFunc(g.subs, func(s sub) bool { return s.id == id })
+	if i < 0 {
 		return
 	}
-	delete(g.subs, id)
+	g.subs = slices.Delete(g.subs, i, i+1)
 	m.subs.Add(-1)
 	if len(g.subs) > 0 {
 		return

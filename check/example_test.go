@@ -1,0 +1,130 @@
+package check_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/nux-root/keepalived-go/check"
+)
+
+// A CheckerFunc turns any function into a Checker; errors say why.
+func ExampleCheckerFunc() {
+	c := check.CheckerFunc(func(ctx context.Context) error {
+		return &check.Error{Check: "custom", Target: "db", Reason: check.ReasonStatus,
+			Err: &check.StatusError{Code: 503, Want: "200"}}
+	})
+	err := c.Check(context.Background())
+	var se *check.StatusError
+	fmt.Println(err)
+	fmt.Println(check.ReasonOf(err), errors.As(err, &se) && se.Code == 503)
+	// Output:
+	// check: custom db: status: unexpected code 503 (want 200)
+	// status true
+}
+
+// Digest is what keepalived's genhash prints for a body.
+func ExampleDigest() {
+	fmt.Println(check.Digest([]byte("hello, world\n")))
+	// Output: 22c3683b094136c3398391ae71b20f04
+}
+
+// ParseStatusRanges reads keepalived's status_code syntax.
+func ExampleParseStatusRanges() {
+	rs, err := check.ParseStatusRanges("200-299 400-499 503")
+	fmt.Println(rs, err)
+	// Output: [200-299 400-499 503] <nil>
+}
+
+// An HTTP_GET-style check: status, digest and a regular expression.
+func ExampleHTTP() {
+	h := &check.HTTP{
+		Addr:   netip.MustParseAddrPort("192.0.2.10:80"),
+		Path:   "/health",
+		Host:   "www.example.com",
+		Status: []check.StatusRange{{Min: 200, Max: 299}},
+		Digest: "22c3683b094136c3398391ae71b20f04",
+		Regex:  regexp.MustCompile(`ok`),
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := h.Check(ctx); err != nil {
+		fmt.Println("down:", check.ReasonOf(err))
+	}
+}
+
+// FILE_CHECK: an agent writes a number into a file.
+func ExampleFile() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "weight")
+	os.WriteFile(path, []byte("3\n"), 0o644)
+
+	flag := check.File{Path: path}
+	fmt.Println(check.ReasonOf(flag.Check(context.Background())))
+
+	weighted := check.File{Path: path, Weight: 10}
+	w, dynamic, err := weighted.CheckWeight(context.Background())
+	fmt.Println(w, dynamic, err)
+	// Output:
+	// file
+	// 30 true <nil>
+}
+
+// The pure Tracker: retries, then fall, with explicit times.
+func ExampleTracker() {
+	t0 := time.Unix(0, 0).UTC()
+	tr, _ := check.NewTracker(check.Policy{Interval: 10 * time.Second, Retry: 1, DelayBeforeRetry: 2 * time.Second}, t0, 0)
+	boom := errors.New("connection refused")
+	for range 3 {
+		now := tr.NextDeadline()
+		tr.Begin(now)
+		tn, changed := tr.Result(now, boom, 0, false)
+		fmt.Printf("%v %v %q\n", now.Sub(t0), changed, tn.Cause)
+	}
+	// Output:
+	// 0s false ""
+	// 2s true "fall"
+	// 12s false ""
+}
+
+// A Monitor runs checks on schedule; identical checks (equal keys and
+// policies) run once and fan out to every consumer.
+func ExampleMonitor() {
+	m := check.NewMonitor(check.MonitorConfig{})
+	runs := 0
+	db := check.CheckerFunc(func(ctx context.Context) error {
+		runs++
+		return errors.New("connection refused")
+	})
+	policy := check.Policy{Interval: time.Hour, Timeout: time.Second}
+	for _, consumer := range []string{"vrrp", "ipvs"} {
+		m.Add(check.Watch{Checker: db, Key: "db", Policy: policy, OnTransition: func(t check.Transition) {
+			fmt.Println(consumer, t)
+		}})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	m.Run(ctx)
+	fmt.Println(m.Stats().Targets, "target,", m.Stats().Subscribers, "subscribers,", runs, "check")
+	// Output:
+	// vrrp unknown -> up (initial)
+	// ipvs unknown -> up (initial)
+	// vrrp up -> down (fall): connection refused
+	// ipvs up -> down (fall): connection refused
+	// 1 target, 2 subscribers, 1 check
+}
+
+// A TCP_CHECK against a loopback listener that is not there.
+func ExampleTCP() {
+	c := check.TCP{Addr: netip.MustParseAddrPort("127.0.0.1:9")}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	err := c.Check(ctx)
+	fmt.Println(check.ReasonOf(err))
+}
