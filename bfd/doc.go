@@ -1,3 +1,68 @@
 // Package bfd implements Bidirectional Forwarding Detection (RFC 5880) over
 // single-hop (RFC 5881) and multi-hop (RFC 5883) UDP.
+//
+// The package has three layers:
+//
+//   - [ControlPacket], the control packet codec (RFC 5880 §4), with the
+//     authentication sections [SimplePassword], [KeyedMD5] and [KeyedSHA1]
+//     (meticulous or not) behind the sealed [Auth] interface, [Sign] and
+//     [Verify] for digests and [AuthSeq] for the sequence number window.
+//     Decoding into a reused value does not allocate.
+//   - [Session], the pure state machine of one session (RFC 5880 §6.8): no
+//     goroutines, clock or sockets. Its contract is
+//     [Session.Handle](now, [Event]) []Action plus [Session.NextDeadline].
+//     Every transition carries a [Reason]; dropped packets are counted by
+//     [DropReason].
+//   - [Mux], the runner: many sessions on one loop goroutine with one timer
+//     (a heap of session deadlines), over one [Transport], demultiplexed by
+//     Your Discriminator and, while that is zero, by peer address, interface
+//     and hop mode. [ListenUDP] is the Linux transport.
+//
+// # Quick start
+//
+//	tr, err := bfd.ListenUDP(bfd.UDPConfig{})
+//	m, err := bfd.NewMux(bfd.MuxConfig{OnTransition: func(c bfd.StateChange) {
+//		log.Printf("%v: %v -> %v (%v)", c.Peer, c.From, c.To, c.Diag)
+//	}}, tr)
+//	go m.Run(ctx)
+//	discr, err := m.Add(ctx, bfd.SessionConfig{
+//		Peer:  netip.MustParseAddr("192.0.2.2"),
+//		Local: netip.MustParseAddr("192.0.2.1"),
+//		Config: bfd.Config{DesiredMinTxInterval: 50 * time.Millisecond,
+//			RequiredMinRxInterval: 50 * time.Millisecond, DetectMultiplier: 3},
+//	})
+//
+// # Timers
+//
+// While a session is not Up it advertises and uses a transmit interval of at
+// least one second (RFC 5880 §6.8.3). On reaching Up, and whenever the
+// timers change ([EventSetTimers]), a Poll Sequence runs; a larger transmit
+// interval or a smaller receive interval takes effect only when the Final
+// arrives. Transmission is jittered by 0–25 % (10–25 % with a detect
+// multiplier of 1). The detection time is the remote detect multiplier
+// times the larger of our required receive interval and the remote desired
+// transmit interval (§6.8.4). Peers may choose the same discriminator.
+//
+// # Testing
+//
+// Package bfdtest offers an in-memory [Transport] network with partitions and
+// filters, and a fake [Clock]. A Mux with a nil Clock inside a
+// testing/synctest bubble runs on virtual time. The Session can be stepped
+// directly with explicit times.
+//
+// # Concurrency
+//
+// A Session is not safe for concurrent use. A Mux's methods are safe: they
+// run closures on the loop goroutine. [MuxConfig.OnTransition] runs on the
+// loop and must return quickly. Run returns after ctx is cancelled, having
+// sent AdminDown to every peer, closed the transport and waited for its
+// reader goroutine.
+//
+// # Linux
+//
+// [ListenUDP] needs no privilege beyond binding ports 3784 and 4784
+// (CAP_NET_BIND_SERVICE). Packets are sent with TTL/hop limit 255 and TOS
+// 0xc0 from one source port in 49152–65535; received packets report their
+// TTL, which single-hop sessions require to be 255 (RFC 5881 §5). On other
+// systems ListenUDP returns [ErrNotSupported].
 package bfd
