@@ -101,11 +101,14 @@ func (c *Capture) stderr() string {
 	return c.log.String()
 }
 
-// Stop ends the capture (SIGINT, then SIGKILL after 10 s), waits until the
-// capture program has exited and so flushed the file, and returns the pcap
-// path. It may be called more than once.
+// Stop ends the capture and returns the pcap path. It first waits until the
+// file has stopped growing for 100 ms (at most 2 s), because packets still
+// queued in the capture socket when it is interrupted are lost; then it sends
+// SIGINT (SIGKILL after 10 s) and waits until the capture program has exited
+// and so flushed the file. It may be called more than once.
 func (c *Capture) Stop() string {
 	c.once.Do(func() {
+		settle(c.Path, 100*time.Millisecond, 2*time.Second)
 		_ = c.cmd.Process.Signal(syscall.SIGINT)
 		select {
 		case <-c.exited:
@@ -119,6 +122,24 @@ func (c *Capture) Stop() string {
 		}
 	})
 	return c.Path
+}
+
+// settle waits until the size of the file at path has not changed for quiet,
+// or until limit has passed.
+func settle(path string, quiet, limit time.Duration) {
+	var last int64 = -1
+	stable := time.Now()
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var size int64
+		if fi, err := os.Stat(path); err == nil {
+			size = fi.Size()
+		}
+		if size != last {
+			last, stable = size, time.Now()
+		} else if time.Since(stable) >= quiet {
+			return
+		}
+	}
 }
 
 // ExpertInfo returns tshark's expert-info lines of severity warning or error

@@ -79,9 +79,8 @@ func TestInteropKeepalivedPair(t *testing.T) {
 		t.Errorf("A's MASTER state = %+v, want priority 150 and a time", st)
 	}
 	kb.WaitState(t, "VI_1", "BACKUP", 10*time.Second)
-	if out := a.Run(t, "ip", "-4", "addr", "show", "dev", "eth0"); !strings.Contains(out, vip) {
-		t.Fatalf("MASTER A has no VIP:\n%s", out)
-	}
+	// keepalived may report MASTER just before it adds the VIP.
+	waitAddr(t, a, vip, true)
 	if n := len(ka.PIDs()); n != 2 {
 		t.Errorf("PIDs() = %v, want parent and VRRP child", ka.PIDs())
 	}
@@ -90,9 +89,7 @@ func TestInteropKeepalivedPair(t *testing.T) {
 		t.Errorf("VIP left on A after Kill:\n%s", out)
 	}
 	kb.WaitState(t, "VI_1", "MASTER", 10*time.Second)
-	if out := b.Run(t, "ip", "-4", "addr", "show", "dev", "eth0"); !strings.Contains(out, vip) {
-		t.Errorf("new MASTER B has no VIP:\n%s", out)
-	}
+	waitAddr(t, b, vip, true)
 	kb.Stop()
 	if out := b.Run(t, "ip", "-4", "addr", "show", "dev", "eth0"); strings.Contains(out, vip) {
 		t.Errorf("VIP left on B after Stop:\n%s", out)
@@ -100,6 +97,20 @@ func TestInteropKeepalivedPair(t *testing.T) {
 	// The channel is closed once keepalived has stopped.
 	for range kb.States() {
 	}
+}
+
+// waitAddr waits (at most 5 s) until addr is present on (or absent from)
+// the namespace's interfaces.
+func waitAddr(t *testing.T, ns *testutil.NetNS, addr string, present bool) {
+	t.Helper()
+	var out string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		out = ns.Run(t, "ip", "-o", "addr", "show")
+		if strings.Contains(out, " "+addr+"/") == present {
+			return
+		}
+	}
+	t.Fatalf("address %s present=%v never true in %s:\n%s", addr, present, ns.Name, out)
 }
 
 // TestInteropKeepalivedVMAC checks that Kill removes the VMAC interface a
@@ -111,6 +122,7 @@ func TestInteropKeepalivedVMAC(t *testing.T) {
 		"advert_int 0.1\n    use_vmac vrrp.51\n    vmac_xmit_base", 1)
 	ka := testutil.StartKeepalived(t, a, conf, testutil.KeepalivedOptions{})
 	ka.WaitState(t, "VI_1", "MASTER", 10*time.Second)
+	waitAddr(t, a, "192.0.2.100", true)
 	if out := a.Run(t, "ip", "link", "show"); !strings.Contains(out, "vrrp.51") {
 		t.Fatalf("no VMAC interface while MASTER:\n%s", out)
 	}
