@@ -1,9 +1,12 @@
 package vm
 
 import (
+	"bytes"
 	"debug/elf"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 )
 
 // ErrNotStatic is returned by CheckStatic for a dynamically linked binary.
@@ -28,4 +31,19 @@ func CheckStatic(path string) error {
 		}
 	}
 	return nil
+}
+
+// UsesMain reports whether the test binary at path calls Main or MainFunc
+// (and so can be the VM's init). go test strips the binaries it runs, so
+// this looks for a string that only the guest code references and the
+// linker keeps only when that code is reachable.
+func UsesMain(path string) (bool, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false, fmt.Errorf("vm: test binary: %w", err)
+	}
+	// Built at run time so that this function does not itself link the
+	// sentinel into every binary that imports the package.
+	needle := strings.Join([]string{"keepalived-go", "vm", "guest", "init", "v1"}, "-")
+	return bytes.Contains(data, []byte(needle)), nil
 }

@@ -11,6 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// guestSentinel marks binaries that contain the guest code (see UsesMain).
+const guestSentinel = "keepalived-go-vm-guest-init-v1"
+
 // guestMain is the init of the VM: it never returns. It prints the start
 // line, sets the guest up, runs the tests, prints the exit line and powers
 // off. A setup error is printed and makes the exit code 1 without running
@@ -23,6 +26,8 @@ func guestMain(run func() int) int {
 		n = "missing-nonce"
 	}
 	fmt.Fprintln(os.Stdout, formatStart(n))
+	// guestSentinel is what UsesMain looks for in a test binary.
+	_ = os.Setenv("KEEPALIVED_GO_VM_INIT", guestSentinel)
 	code := 1
 	if err := setupGuest(); err != nil {
 		fmt.Fprintf(os.Stderr, "vm: guest setup: %v\n", err)

@@ -220,3 +220,30 @@ func TestCheckStatic(t *testing.T) {
 		t.Error("missing file accepted")
 	}
 }
+
+func TestUsesMain(t *testing.T) {
+	dir := t.TempDir()
+	with := filepath.Join(dir, "with")
+	without := filepath.Join(dir, "without")
+	if err := os.WriteFile(with, []byte("\x7fELF...keepalived-go-vm-guest-init-v1..."), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(without, []byte("\x7fELF...keepalived-go-vm..."), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := UsesMain(with); err != nil || !ok {
+		t.Errorf("UsesMain(with) = %v, %v; want true", ok, err)
+	}
+	if ok, err := UsesMain(without); err != nil || ok {
+		t.Errorf("UsesMain(without) = %v, %v; want false", ok, err)
+	}
+	if _, err := UsesMain(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file accepted")
+	}
+	// This package's own test binary calls Main (TestMain).
+	if exe, err := os.Executable(); err == nil {
+		if ok, err := UsesMain(exe); err != nil || !ok {
+			t.Errorf("UsesMain(own test binary) = %v, %v; want true", ok, err)
+		}
+	}
+}

@@ -32,6 +32,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strconv"
@@ -92,6 +93,29 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGQUIT)
 	defer stop()
+
+	// A package whose TestMain does not call vm.Main cannot run in the VM.
+	// That is fine when none of its tests is selected (go test -exec vmexec
+	// -run '^TestKernel' ./... reaches every package), an error otherwise.
+	aware, err := vm.UsesMain(bin)
+	if err != nil {
+		fmt.Fprintf(stderr, "vmexec: %v\n", err)
+		return 1
+	}
+	if !aware {
+		names, err := listTests(ctx, bin, testArgs)
+		if err != nil {
+			fmt.Fprintf(stderr, "vmexec: %v\n", err)
+			return 1
+		}
+		if len(names) == 0 {
+			fmt.Fprintln(stdout, "testing: warning: no tests to run\nPASS")
+			return 0
+		}
+		fmt.Fprintf(stderr, "vmexec: %s: tests %s match but the package's TestMain does not call vm.Main "+
+			"(internal/vm), so they cannot run in the VM\n", filepath.Base(bin), strings.Join(names, ", "))
+		return 1
+	}
 	res, err := vm.RunTest(ctx, vm.Options{
 		Binary:   bin,
 		Args:     testArgs,
@@ -135,6 +159,50 @@ func guestArgs(args []string) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// runPattern returns the value of the last -test.run flag, or "".
+func runPattern(args []string) string {
+	pat := ""
+	for i, a := range args {
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name != "test.run" {
+			continue
+		}
+		if !hasVal && i+1 < len(args) {
+			val = args[i+1]
+		}
+		pat = val
+	}
+	return pat
+}
+
+// listTests runs the binary on the host with -test.list (which lists and
+// runs nothing) and returns the selected tests and fuzz targets.
+func listTests(ctx context.Context, bin string, args []string) ([]string, error) {
+	pat := runPattern(args)
+	if pat == "" {
+		pat = "."
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "-test.list="+pat).Output()
+	if err != nil {
+		return nil, fmt.Errorf("%s -test.list: %w", filepath.Base(bin), err)
+	}
+	return parseList(string(out)), nil
+}
+
+// parseList picks the Test and Fuzz names out of -test.list output.
+func parseList(out string) []string {
+	var names []string
+	for line := range strings.SplitSeq(out, "\n") {
+		line = strings.TrimSpace(line)
+		if (strings.HasPrefix(line, "Test") || strings.HasPrefix(line, "Fuzz")) && !strings.ContainsAny(line, " \t:") {
+			names = append(names, line)
+		}
+	}
+	return names
 }
 
 // guestEnv selects the environment passed to the test binary.

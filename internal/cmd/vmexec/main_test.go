@@ -68,3 +68,28 @@ func TestRunDynamicBinary(t *testing.T) {
 		t.Errorf("run(dynamic binary) = 0; stderr %q", stderr.String())
 	}
 }
+
+func TestRunPattern(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"-test.run=^TestKernel"}, "^TestKernel"},
+		{[]string{"-test.run", "A|B", "-test.v"}, "A|B"},
+		{[]string{"-test.run=x", "--test.run=y"}, "y"},
+	}
+	for _, tt := range tests {
+		if got := runPattern(tt.args); got != tt.want {
+			t.Errorf("runPattern(%q) = %q; want %q", tt.args, got, tt.want)
+		}
+	}
+}
+
+func TestParseList(t *testing.T) {
+	out := "TestKernelSmoke\nTestKernelArgs\nBenchmarkX\nExampleMain\nFuzzParse\nsetup: done\nok  \tpkg\n"
+	want := []string{"TestKernelSmoke", "TestKernelArgs", "FuzzParse"}
+	if diff := cmp.Diff(want, parseList(out)); diff != "" {
+		t.Errorf("parseList (-want +got):\n%s", diff)
+	}
+}
