@@ -283,8 +283,13 @@ func (d *decoder) tracks(n *node, lo, hi int64) []Track {
 		return nil
 	}
 	var out []Track
+	seen := map[string]bool{}
 	for _, c := range n.children {
 		tr := Track{Name: c.name.text, Pos: c.name.pos}
+		if seen[tr.Name] {
+			d.warnf(c.name.pos, "duplicate %s %s, ignoring", n.name.text, tr.Name)
+			continue
+		}
 		ok := true
 		for i := 0; i < len(c.args); i++ {
 			a := c.args[i]
@@ -311,6 +316,7 @@ func (d *decoder) tracks(n *node, lo, hi int64) []Track {
 			}
 		}
 		if ok {
+			seen[tr.Name] = true
 			out = append(out, tr)
 		}
 	}
@@ -323,8 +329,7 @@ func (d *decoder) decode(nodes []*node) {
 	d.finish()
 }
 
-var topKnown = keywords(`linkbeat_interfaces interface_up_down_delays track_group garp_group
-	SSL net_namespace_ipvs namespace_with_ipsets use_pid_dir
+var topKnown = keywords(`net_namespace_ipvs namespace_with_ipsets use_pid_dir
 	linkbeat_use_polling child_wait_time`)
 
 var topHandlers map[string]handler
@@ -336,18 +341,23 @@ func init() {
 			as, _ := d.addresses(n)
 			d.cfg.StaticAddresses = append(d.cfg.StaticAddresses, as...)
 		},
-		"static_routes":        func(d *decoder, n *node) { d.cfg.StaticRoutes = append(d.cfg.StaticRoutes, d.routes(n)...) },
-		"static_rules":         func(d *decoder, n *node) { d.cfg.StaticRules = append(d.cfg.StaticRules, d.rules(n)...) },
-		"vrrp_script":          (*decoder).vrrpScript,
-		"track_file":           (*decoder).trackFile,
-		"vrrp_track_file":      (*decoder).trackFile,
-		"track_process":        (*decoder).trackProcess,
-		"vrrp_track_process":   (*decoder).trackProcess,
-		"vrrp_sync_group":      (*decoder).syncGroup,
-		"vrrp_instance":        (*decoder).instance,
-		"bfd_instance":         (*decoder).bfdInstance,
-		"virtual_server_group": (*decoder).vsGroup,
-		"virtual_server":       (*decoder).virtualServer,
+		"static_routes":            func(d *decoder, n *node) { d.cfg.StaticRoutes = append(d.cfg.StaticRoutes, d.routes(n)...) },
+		"static_rules":             func(d *decoder, n *node) { d.cfg.StaticRules = append(d.cfg.StaticRules, d.rules(n)...) },
+		"vrrp_script":              (*decoder).vrrpScript,
+		"track_file":               (*decoder).trackFile,
+		"vrrp_track_file":          (*decoder).trackFile,
+		"track_process":            (*decoder).trackProcess,
+		"vrrp_track_process":       (*decoder).trackProcess,
+		"vrrp_sync_group":          (*decoder).syncGroup,
+		"vrrp_instance":            (*decoder).instance,
+		"bfd_instance":             (*decoder).bfdInstance,
+		"virtual_server_group":     (*decoder).vsGroup,
+		"virtual_server":           (*decoder).virtualServer,
+		"SSL":                      (*decoder).ssl,
+		"garp_group":               (*decoder).garpGroup,
+		"track_group":              (*decoder).trackGroup,
+		"linkbeat_interfaces":      (*decoder).linkbeat,
+		"interface_up_down_delays": (*decoder).upDownDelays,
 		// global settings also accepted outside global_defs
 		"net_namespace": func(d *decoder, n *node) { d.str(n, &d.cfg.Global.NetNamespace) },
 		"instance":      func(d *decoder, n *node) { d.str(n, &d.cfg.Global.Instance) },

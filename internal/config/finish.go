@@ -40,6 +40,15 @@ func (d *decoder) finish() {
 		}
 		return out
 	}
+	defIf := g.DefaultInterface
+	if defIf == "" {
+		defIf = "eth0"
+	}
+	for i := range d.cfg.StaticAddresses {
+		if d.cfg.StaticAddresses[i].Dev == "" {
+			d.cfg.StaticAddresses[i].Dev = defIf
+		}
+	}
 	var kept []Instance
 	names := map[string]bool{}
 	type vridKey struct {
@@ -174,18 +183,14 @@ func (d *decoder) finishInstance(i *Instance, seen map[string]bool, g *Global) {
 		i.HigherPrioSendAdvert = *g.VRRPHigherPrioSendAdvert
 	}
 
-	// address family: VIPs of the other family than the first are excluded
 	v6 := i.family6()
-	var vips []Address
-	for _, a := range i.VirtualIPs {
-		if a.Prefix.Addr().Is6() != v6 {
-			warn("address %s is not the same family as the instance, moving it to virtual_ipaddress_excluded", a.Prefix.Addr())
-			i.ExcludedVIPs = append(i.ExcludedVIPs, a)
-			continue
+	for _, l := range [][]Address{i.VirtualIPs, i.ExcludedVIPs} {
+		for j := range l {
+			if l[j].Dev == "" {
+				l[j].Dev = i.Interface
+			}
 		}
-		vips = append(vips, a)
 	}
-	i.VirtualIPs = vips
 	if !seen["version"] {
 		i.Version = g.VRRPVersion
 		if v6 {

@@ -45,11 +45,12 @@ type pre struct {
 	pendName string
 	pendDef  *definition
 	pendPos  Pos
-	budget   int // bounds the total work of expansions
+	budget   int            // bounds the total work of expansions
+	order    map[string]int // order in which files were first read
 }
 
 func newPre(opts *Options) *pre {
-	p := &pre{opts: opts, id: opts.configID(), defs: map[string]*definition{}, maxDepth: opts.MaxIncludeDepth, budget: 50_000_000}
+	p := &pre{opts: opts, id: opts.configID(), defs: map[string]*definition{}, order: map[string]int{}, maxDepth: opts.MaxIncludeDepth, budget: 50_000_000}
 	if p.maxDepth <= 0 {
 		p.maxDepth = 32
 	}
@@ -69,6 +70,9 @@ func (p *pre) file(name string, src []byte) {
 	if len(p.stack) >= p.maxDepth {
 		p.errorf(Pos{File: name, Line: 1, Col: 1}, "include depth exceeds %d", p.maxDepth)
 		return
+	}
+	if _, ok := p.order[name]; !ok {
+		p.order[name] = len(p.order)
 	}
 	p.stack = append(p.stack, name)
 	savedCheck := p.incCheck

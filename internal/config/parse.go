@@ -1,8 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrNotFound is wrapped by ParseFile when the main file cannot be read.
@@ -19,6 +21,17 @@ func Parse(name string, src []byte, opts Options) (*Config, []Warning, error) {
 	nodes := buildTree(p.out, p)
 	d := newDecoder(p)
 	d.decode(nodes)
+	before := func(a, b Pos) int {
+		if c := cmp.Compare(p.order[a.File], p.order[b.File]); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Line, b.Line); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Col, b.Col)
+	}
+	slices.SortStableFunc(p.warns, func(a, b Warning) int { return before(a.Pos, b.Pos) })
+	slices.SortStableFunc(p.errs, func(a, b *Error) int { return before(a.Pos, b.Pos) })
 	warns := p.warns
 	errs := p.errs
 	if opts.Strict && len(warns) > 0 {

@@ -166,6 +166,52 @@ func (w *printer) config(c *Config) {
 		}
 		w.close()
 	}
+	if len(c.LinkbeatInterfaces) > 0 {
+		w.open("linkbeat_interfaces")
+		for _, l := range c.LinkbeatInterfaces {
+			if l.Type != "" {
+				w.line(quote(l.Name), l.Type)
+			} else {
+				w.line(quote(l.Name))
+			}
+		}
+		w.close()
+	}
+	if len(c.InterfaceDelays) > 0 {
+		w.open("interface_up_down_delays")
+		for _, e := range c.InterfaceDelays {
+			w.line(quote(e.Name), fmtSeconds(e.Down), fmtSeconds(e.Up))
+		}
+		w.close()
+	}
+	for _, g := range c.TrackGroups {
+		w.open("track_group", quote(g.Name))
+		w.open("group")
+		for _, m := range g.Group {
+			w.line(quote(m))
+		}
+		w.close()
+		w.close()
+	}
+	for _, g := range c.GarpGroups {
+		w.open("garp_group")
+		w.dur("garp_interval", g.GarpInterval)
+		w.dur("gna_interval", g.GnaInterval)
+		w.open("interfaces")
+		for _, i := range g.Interfaces {
+			w.line(quote(i))
+		}
+		w.close()
+		w.close()
+	}
+	if s := c.SSL; s != nil {
+		w.open("SSL")
+		w.str("password", s.Password)
+		w.str("ca", s.CA)
+		w.str("certificate", s.Certificate)
+		w.str("key", s.Key)
+		w.close()
+	}
 	for _, b := range c.BFDInstances {
 		w.bfd(&b)
 	}

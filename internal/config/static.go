@@ -52,8 +52,13 @@ func (d *decoder) address(ts []token, kw string) (Address, bool) {
 		switch t.text {
 		case "brd", "broadcast":
 			if v, ok := val(); ok {
-				if x, ok := d.addrTok(v, kw+" brd"); ok {
-					a.Broadcast = x
+				switch v.text {
+				case "+", "-":
+					a.Broadcast = hostBits(a.Prefix, v.text == "+")
+				default:
+					if x, ok := d.addrTok(v, kw+" brd"); ok {
+						a.Broadcast = x
+					}
 				}
 			}
 		case "dev":
@@ -243,6 +248,8 @@ func (d *decoder) route(ts []token, kw string) (Route, bool) {
 			}
 		case t.text == "no_track":
 			r.NoTrack = true
+		case t.text == "inet" || t.text == "inet6":
+			// family hint: the addresses give the family
 		case routeValueOpts[t.text]:
 			if v, ok := val(); ok {
 				r.Options = append(r.Options, t.text, v.text)
@@ -337,6 +344,8 @@ func (d *decoder) rule(ts []token, kw string) (Rule, bool) {
 			}
 		case "no_track":
 			r.NoTrack = true
+		case "inet", "inet6":
+			// family hint: the addresses give the family
 		case "l3mdev", "not", "invert":
 			r.Options = append(r.Options, t.text)
 		default:
@@ -358,4 +367,19 @@ func (d *decoder) rule(ts []token, kw string) (Rule, bool) {
 		}
 	}
 	return r, true
+}
+
+// hostBits returns the address of p with all host bits set (the broadcast
+// address) or cleared.
+func hostBits(p netip.Prefix, set bool) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		if set {
+			b[i/8] |= 0x80 >> (i % 8)
+		} else {
+			b[i/8] &^= 0x80 >> (i % 8)
+		}
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }

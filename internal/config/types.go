@@ -19,6 +19,11 @@ type Config struct {
 	Instances           []Instance
 	VirtualServerGroups []VirtualServerGroup
 	VirtualServers      []VirtualServer
+	SSL                 *SSL
+	GarpGroups          []GarpGroup
+	TrackGroups         []TrackGroup
+	LinkbeatInterfaces  []LinkbeatInterface
+	InterfaceDelays     []InterfaceDelay
 }
 
 // Directive is a keyword that keepalived knows but this package does not

@@ -1,0 +1,70 @@
+package config
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSplitCommand(t *testing.T) {
+	tests := map[string][]string{
+		"/bin/x a  b":              {"/bin/x", "a", "b"},
+		"/bin/x 'a b' c":           {"/bin/x", "a b", "c"},
+		"  ":                       nil,
+		"/bin/sh -c 'echo \"hi\"'": {"/bin/sh", "-c", `echo "hi"`},
+		"''":                       {""},
+	}
+	for in, want := range tests {
+		if d := cmp.Diff(want, SplitCommand(in)); d != "" {
+			t.Errorf("SplitCommand(%q) (-want +got):\n%s", in, d)
+		}
+	}
+	if got := (Notify{Script: "/bin/n 'x y'"}).Args(); len(got) != 2 || got[1] != "x y" {
+		t.Errorf("Args = %q", got)
+	}
+}
+
+func TestBroadcastAndDefaults(t *testing.T) {
+	src := `global_defs {
+    default_interface bond0
+}
+static_ipaddress {
+    192.0.2.5/24 brd +
+    198.51.100.9/25 brd -
+}
+vrrp_instance V {
+    interface eth3
+    virtual_router_id 9
+    virtual_ipaddress {
+        203.0.113.1/24
+    }
+}`
+	c, warns, err := Parse("b.conf", []byte(src), Options{ConfigID: "x"})
+	if err != nil || len(warns) != 0 {
+		t.Fatal(err, warns)
+	}
+	sa := c.StaticAddresses
+	if sa[0].Broadcast != netip.MustParseAddr("192.0.2.255") || sa[1].Broadcast != netip.MustParseAddr("198.51.100.0") {
+		t.Errorf("broadcast = %v %v", sa[0].Broadcast, sa[1].Broadcast)
+	}
+	if sa[0].Dev != "bond0" || c.Instances[0].VirtualIPs[0].Dev != "eth3" {
+		t.Errorf("dev = %q, %q", sa[0].Dev, c.Instances[0].VirtualIPs[0].Dev)
+	}
+	if got := c.VirtualServers; got != nil {
+		t.Errorf("virtual servers = %v", got)
+	}
+}
+
+func TestVirtualServerString(t *testing.T) {
+	for want, vs := range map[string]VirtualServer{
+		"FWM 7":           {FWMark: 7},
+		"[G]":             {Group: "G"},
+		"192.0.2.1:80":    {Addr: netip.MustParseAddr("192.0.2.1"), Port: 80},
+		"[2001:db8::1]:0": {Addr: netip.MustParseAddr("2001:db8::1")},
+	} {
+		if got := vs.String(); got != want {
+			t.Errorf("String() = %q, want %q", got, want)
+		}
+	}
+}
