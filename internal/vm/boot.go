@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -95,18 +94,18 @@ func Boot(ctx context.Context, cfg BootConfig) (int, error) {
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 64 << 10}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return 1, fmt.Errorf("vm: %w", err)
-	}
+	con := &console{nonce: cfg.Nonce, out: cfg.Output, verbose: cfg.Verbose}
+	lw := &lineWriter{con: con}
+	// A writer, not StdoutPipe: Wait then bounds the copy with WaitDelay
+	// even if something else keeps the pipe open.
+	cmd.Stdout = lw
 	log.Debug("vm: starting qemu", "args", strings.Join(args, " "))
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return 1, fmt.Errorf("vm: start qemu: %w", err)
 	}
-	con := &console{nonce: cfg.Nonce, out: cfg.Output, verbose: cfg.Verbose}
-	readConsole(stdout, con)
 	waitErr := cmd.Wait()
+	lw.flush()
 	log.Debug("vm: qemu exited", "took", time.Since(start).Round(time.Millisecond), "err", waitErr)
 
 	switch {
@@ -139,18 +138,40 @@ func Boot(ctx context.Context, cfg BootConfig) (int, error) {
 	return 1, fmt.Errorf("%w%s", ErrNoExitMarker, detail)
 }
 
-// readConsole feeds r to con line by line until EOF. Overlong lines are
-// passed on in pieces.
-func readConsole(r io.Reader, con *console) {
-	br := bufio.NewReaderSize(r, 64<<10)
+// lineWriter splits what is written to it into lines for a console.
+// Overlong lines are passed on in pieces.
+type lineWriter struct {
+	con *console
+	buf []byte
+}
+
+const maxLine = 64 << 10
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
 	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			con.line(bytes.TrimSuffix(line, []byte("\n")))
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
 		}
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return
-		}
+		w.con.line(w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
+	for len(w.buf) >= maxLine {
+		w.con.line(w.buf[:maxLine])
+		w.buf = w.buf[maxLine:]
+	}
+	if len(w.buf) == 0 {
+		w.buf = nil // let the backing array go
+	}
+	return len(p), nil
+}
+
+// flush passes on a final line without newline.
+func (w *lineWriter) flush() {
+	if len(w.buf) > 0 {
+		w.con.line(w.buf)
+		w.buf = nil
 	}
 }
 

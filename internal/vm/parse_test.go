@@ -2,6 +2,7 @@ package vm
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 
@@ -195,7 +196,13 @@ func TestReadConsoleLongLine(t *testing.T) {
 	in := formatStart("n") + "\n" + long + "\n" + formatExit(0, "n") + "\n"
 	var out bytes.Buffer
 	c := &console{nonce: "n", out: &out}
-	readConsole(strings.NewReader(in), c)
+	w := &lineWriter{con: c}
+	for chunk := range slices.Chunk([]byte(in), 1000) {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.flush()
 	if !c.exited || strings.Count(out.String(), "x") != len(long) {
 		t.Errorf("exited=%v, %d x's; want true, %d", c.exited, strings.Count(out.String(), "x"), len(long))
 	}
