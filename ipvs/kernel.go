@@ -35,6 +35,7 @@ var (
 	ErrNoService     = errors.New("no such service")
 	ErrNoDestination = errors.New("no such real server")
 	ErrNoModule      = errors.New("scheduler or persistence engine not available")
+	ErrNoDaemon      = errors.New("no such sync daemon")
 	ErrInvalid       = errors.New("invalid argument")
 	ErrNotSupported  = errors.New("ipvs: not supported on this platform")
 	ErrClosed        = errors.New("ipvs: closed")

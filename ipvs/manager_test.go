@@ -302,7 +302,7 @@ func TestManagerStuckKernel(t *testing.T) {
 	})
 }
 
-func TestKernelModelRejects(t *testing.T) {
+func TestMemKernelRejects(t *testing.T) {
 	ctx := context.Background()
 	for _, c := range conformanceCases() {
 		t.Run(c.name, func(t *testing.T) {

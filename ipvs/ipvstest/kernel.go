@@ -271,7 +271,7 @@ func (k *Kernel) StopDaemon(ctx context.Context, r ipvs.Role) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if _, ok := k.daemons[r]; !ok {
-		return fmt.Errorf("ipvstest: stop %v sync daemon: %w", r, ipvs.ErrNoService)
+		return fmt.Errorf("ipvstest: stop %v sync daemon: %w", r, ipvs.ErrNoDaemon)
 	}
 	delete(k.daemons, r)
 	return nil

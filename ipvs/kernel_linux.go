@@ -1,0 +1,405 @@
+package ipvs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Netlink is the Linux [Kernel]: the IPVS table of the network namespace
+// it was opened in, over a generic netlink socket. Calls are serialized on
+// the socket. Each runs on its own goroutine so that the caller returns as
+// soon as its ctx is done, even when the kernel does not answer; the
+// abandoned call gives up within recvSlice.
+type Netlink struct {
+	fd     int
+	family uint16
+	seq    atomic.Uint32
+	mu     sync.Mutex // one request on the socket at a time
+	wg     sync.WaitGroup
+	closed atomic.Bool
+	once   sync.Once
+}
+
+var _ Kernel = (*Netlink)(nil)
+
+// recvSlice bounds one blocking receive, so that abandoned calls notice
+// cancellation and Close.
+const recvSlice = 100 * time.Millisecond
+
+// Open opens the IPVS table of the calling thread's network namespace. It
+// fails, wrapping ErrNotSupported, when the kernel has no IPVS (the ip_vs
+// module is not loaded); it never loads modules itself.
+func Open(ctx context.Context) (*Netlink, error) {
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_GENERIC)
+	if err != nil {
+		return nil, fmt.Errorf("ipvs: netlink socket: %w", err)
+	}
+	k := &Netlink{fd: fd}
+	tv := unix.NsecToTimeval(int64(recvSlice))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("ipvs: netlink socket: %w", err)
+	}
+	tv = unix.NsecToTimeval(int64(5 * time.Second))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("ipvs: netlink socket: %w", err)
+	}
+	_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("ipvs: netlink bind: %w", err)
+	}
+	fam, err := k.resolveFamily(ctx)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	k.family = fam
+	return k, nil
+}
+
+// Dial opens the IPVS table of the current network namespace and returns a
+// Manager of it; the Manager's Close also closes the socket.
+func Dial(ctx context.Context, cfg Config) (*Manager, error) {
+	k, err := Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := New(k, cfg)
+	if err != nil {
+		k.Close()
+		return nil, err
+	}
+	m.closer = k
+	return m, nil
+}
+
+// Close closes the socket after abandoned calls have given up. It is
+// idempotent.
+func (k *Netlink) Close() error {
+	k.once.Do(func() {
+		k.closed.Store(true)
+		k.wg.Wait()
+		unix.Close(k.fd)
+	})
+	return nil
+}
+
+const (
+	genlIDCtrl         = 0x10
+	ctrlCmdGetFamily   = 3
+	ctrlAttrFamilyID   = 1
+	ctrlAttrFamilyName = 2
+)
+
+func (k *Netlink) resolveFamily(ctx context.Context) (uint16, error) {
+	body := attrs(nil).str(ctrlAttrFamilyName, "IPVS")
+	msgs, err := k.do(ctx, genlIDCtrl, request{cmd: ctrlCmdGetFamily, body: body})
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return 0, fmt.Errorf("ipvs: generic netlink family IPVS not found (ip_vs module not loaded?): %w", ErrNotSupported)
+		}
+		return 0, fmt.Errorf("ipvs: resolve generic netlink family: %w", err)
+	}
+	for _, m := range msgs {
+		if len(m) < 4 {
+			continue
+		}
+		as, err := parseAttrs(m[4:])
+		if err != nil {
+			return 0, err
+		}
+		for _, a := range as {
+			if a.Type == ctrlAttrFamilyID {
+				return getU16(a.Value)
+			}
+		}
+	}
+	return 0, fmt.Errorf("ipvs: no family id in the controller's answer: %w", errMalformed)
+}
+
+// do runs one request on its own goroutine and waits for it or ctx.
+func (k *Netlink) do(ctx context.Context, family uint16, req request) ([][]byte, error) {
+	if k.closed.Load() {
+		return nil, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	type result struct {
+		msgs [][]byte
+		err  error
+	}
+	ch := make(chan result, 1)
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		msgs, err := k.roundTrip(ctx, family, req)
+		ch <- result{msgs, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.msgs, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+const nlmsgHdrLen = 16
+
+func (k *Netlink) roundTrip(ctx context.Context, family uint16, req request) ([][]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if k.closed.Load() {
+		return nil, ErrClosed
+	}
+	seq := k.seq.Add(1)
+	flags := uint16(unix.NLM_F_REQUEST)
+	if req.dump {
+		flags |= unix.NLM_F_DUMP
+	} else {
+		flags |= unix.NLM_F_ACK
+	}
+	msg := make([]byte, 0, nlmsgHdrLen+4+len(req.body))
+	msg = ne.AppendUint32(msg, uint32(nlmsgHdrLen+4+len(req.body)))
+	msg = ne.AppendUint16(msg, family)
+	msg = ne.AppendUint16(msg, flags)
+	msg = ne.AppendUint32(msg, seq)
+	msg = ne.AppendUint32(msg, 0)
+	msg = append(msg, req.cmd, genlVersion, 0, 0)
+	msg = append(msg, req.body...)
+	if err := unix.Sendto(k.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return nil, fmt.Errorf("netlink send: %w", err)
+	}
+	var out [][]byte
+	buf := make([]byte, 1<<16)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if k.closed.Load() {
+			return nil, ErrClosed
+		}
+		n, _, err := unix.Recvfrom(k.fd, buf, 0)
+		if err != nil {
+			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return nil, fmt.Errorf("netlink receive: %w", err)
+		}
+		done, err := parseReplies(buf[:n], seq, &out)
+		if err != nil || done {
+			return out, err
+		}
+	}
+}
+
+// parseReplies appends the payloads of the messages for seq in b to out
+// and reports whether the answer is complete.
+func parseReplies(b []byte, seq uint32, out *[][]byte) (bool, error) {
+	for len(b) >= nlmsgHdrLen {
+		l := int(ne.Uint32(b))
+		if l < nlmsgHdrLen || l > len(b) {
+			return false, fmt.Errorf("%w: netlink message length %d", errMalformed, l)
+		}
+		typ := ne.Uint16(b[4:])
+		flags := ne.Uint16(b[6:])
+		mseq := ne.Uint32(b[8:])
+		payload := b[nlmsgHdrLen:l]
+		next := (l + 3) &^ 3
+		if next > len(b) {
+			next = len(b)
+		}
+		b = b[next:]
+		if mseq != seq {
+			continue // a late answer to an abandoned request
+		}
+		switch typ {
+		case unix.NLMSG_DONE:
+			return true, nil
+		case unix.NLMSG_ERROR:
+			if len(payload) < 4 {
+				return false, fmt.Errorf("%w: short netlink error", errMalformed)
+			}
+			if e := int32(ne.Uint32(payload)); e != 0 {
+				return false, unix.Errno(-e)
+			}
+			return true, nil
+		case unix.NLMSG_NOOP:
+			continue
+		}
+		_ = flags // NLM_F_MULTI or not, the answer ends with DONE (dump) or the ACK
+		*out = append(*out, append([]byte(nil), payload...))
+	}
+	return false, nil
+}
+
+// errnoError is a kernel errno that also matches a package sentinel.
+type errnoError struct {
+	errno    unix.Errno
+	sentinel error
+}
+
+func (e errnoError) Error() string        { return e.errno.Error() }
+func (e errnoError) Unwrap() error        { return e.errno }
+func (e errnoError) Is(target error) bool { return target == e.sentinel }
+
+func classify(err error, noent, srch error) error {
+	var en unix.Errno
+	if !errors.As(err, &en) {
+		return err
+	}
+	var s error
+	switch en {
+	case unix.EEXIST:
+		s = ErrExist
+	case unix.ESRCH:
+		s = srch
+	case unix.ENOENT:
+		s = noent
+	case unix.EINVAL, unix.ERANGE, unix.EAFNOSUPPORT, unix.EOPNOTSUPP:
+		s = ErrInvalid
+	default:
+		return err
+	}
+	return errnoError{en, s}
+}
+
+// Exec implements [Kernel].
+func (k *Netlink) Exec(ctx context.Context, op Op) error {
+	req, err := opRequest(op)
+	if err != nil {
+		return &OpError{Op: op, Err: err}
+	}
+	if _, err := k.do(ctx, k.family, req); err != nil {
+		noent := ErrNoModule
+		if op.Kind == UpdateDestination || op.Kind == DeleteDestination {
+			noent = ErrNoDestination
+		}
+		return &OpError{Op: op, Err: classify(err, noent, ErrNoService)}
+	}
+	return nil
+}
+
+// State implements [Kernel]: one dump of the services, one dump of the
+// real servers per service, and the timeouts.
+func (k *Netlink) State(ctx context.Context) (State, error) {
+	msgs, err := k.do(ctx, k.family, request{cmd: cmdGetService, dump: true})
+	if err != nil {
+		return State{}, fmt.Errorf("ipvs: list services: %w", err)
+	}
+	st := State{Services: make([]Service, 0, len(msgs))}
+	for _, m := range msgs {
+		s, err := decodeService(m)
+		if err != nil {
+			return State{}, fmt.Errorf("ipvs: list services: %w", err)
+		}
+		st.Services = append(st.Services, s)
+	}
+	for i := range st.Services {
+		s := &st.Services[i]
+		msgs, err := k.do(ctx, k.family, request{cmd: cmdGetDest, dump: true, body: encodeService(*s, false)})
+		if err != nil {
+			return State{}, fmt.Errorf("ipvs: list real servers of %v: %w", s.Key, err)
+		}
+		for _, m := range msgs {
+			d, err := decodeDest(m, s.Key.Family)
+			if err != nil {
+				return State{}, fmt.Errorf("ipvs: list real servers of %v: %w", s.Key, err)
+			}
+			s.Destinations = append(s.Destinations, d)
+		}
+	}
+	msgs, err = k.do(ctx, k.family, request{cmd: cmdGetConfig})
+	if err != nil {
+		return State{}, fmt.Errorf("ipvs: get timeouts: %w", err)
+	}
+	if len(msgs) > 0 {
+		t, err := decodeTimeouts(msgs[0])
+		if err != nil {
+			return State{}, fmt.Errorf("ipvs: get timeouts: %w", err)
+		}
+		st.Timeouts = &t
+	}
+	return st, nil
+}
+
+// Daemons implements [Kernel].
+func (k *Netlink) Daemons(ctx context.Context) ([]SyncDaemon, error) {
+	msgs, err := k.do(ctx, k.family, request{cmd: cmdGetDaemon, dump: true})
+	if err != nil {
+		return nil, fmt.Errorf("ipvs: list sync daemons: %w", err)
+	}
+	var out []SyncDaemon
+	for _, m := range msgs {
+		d, err := decodeDaemon(m)
+		if err != nil {
+			return nil, fmt.Errorf("ipvs: list sync daemons: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// StartDaemon implements [Kernel].
+func (k *Netlink) StartDaemon(ctx context.Context, d SyncDaemon) error {
+	if _, err := k.do(ctx, k.family, request{cmd: cmdNewDaemon, body: encodeDaemon(d)}); err != nil {
+		return fmt.Errorf("ipvs: start %v sync daemon on %s: %w", d.Role, d.Interface, classify(err, ErrInvalid, ErrNoDaemon))
+	}
+	return nil
+}
+
+// stopAckWait is how long StopDaemon waits for the kernel's answer before
+// it looks whether the daemon is gone.
+const stopAckWait = time.Second
+
+// StopDaemon implements [Kernel].
+//
+// When the kernel stops a sync thread that had not run yet, the handler
+// returns EINTR and netlink sends no answer at all (netlink_rcv_skb skips
+// the ACK on EINTR). So the request waits at most stopAckWait; then the
+// daemon list tells whether the stop happened.
+func (k *Netlink) StopDaemon(ctx context.Context, r Role) error {
+	body := attrs(nil).put(attrDaemon, attrs(nil).u32(daemonState, uint32(r)))
+	sub, cancel := context.WithTimeout(ctx, stopAckWait)
+	_, err := k.do(sub, k.family, request{cmd: cmdDelDaemon, body: body})
+	cancel()
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("ipvs: stop %v sync daemon: %w", r, classify(err, ErrNoDaemon, ErrNoDaemon))
+	}
+	ds, derr := k.Daemons(ctx)
+	if derr != nil {
+		return fmt.Errorf("ipvs: stop %v sync daemon: no answer, then %w", r, derr)
+	}
+	for _, d := range ds {
+		if d.Role == r {
+			return fmt.Errorf("ipvs: stop %v sync daemon: no answer and still running: %w", r, err)
+		}
+	}
+	return nil
+}
+
+// Zero implements [Kernel].
+func (k *Netlink) Zero(ctx context.Context, key ServiceKey) error {
+	req := request{cmd: cmdZero}
+	if key != (ServiceKey{}) {
+		req.body = encodeService(Service{Key: key}, false)
+	}
+	if _, err := k.do(ctx, k.family, req); err != nil {
+		return fmt.Errorf("ipvs: zero %v: %w", key, classify(err, ErrNoService, ErrNoService))
+	}
+	return nil
+}
