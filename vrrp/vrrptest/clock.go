@@ -15,6 +15,7 @@ var _ vrrp.Clock = (*Clock)(nil)
 // It is safe for concurrent use.
 type Clock struct {
 	mu     sync.Mutex
+	cond   *sync.Cond
 	now    time.Time
 	seq    uint64
 	timers []*fakeTimer
@@ -27,7 +28,22 @@ type fakeTimer struct {
 }
 
 // NewClock returns a Clock set to start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+func NewClock(start time.Time) *Clock {
+	c := &Clock{now: start}
+	c.cond = sync.NewCond(&c.mu)
+	return c
+}
+
+// BlockUntil blocks until at least n timers are pending, for tests that
+// must not advance the clock before the code under test has armed its
+// timers.
+func (c *Clock) BlockUntil(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for len(c.timers) < n {
+		c.cond.Wait()
+	}
+}
 
 // Now returns the fake time.
 func (c *Clock) Now() time.Time {
@@ -43,6 +59,7 @@ func (c *Clock) AfterFunc(d time.Duration, f func()) (stop func() bool) {
 	c.seq++
 	t := &fakeTimer{at: c.now.Add(d), seq: c.seq, f: f}
 	c.timers = append(c.timers, t)
+	c.cond.Broadcast()
 	return func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
