@@ -42,6 +42,7 @@ type goOpts struct {
 	peers     []netip.Addr
 	noPreempt bool
 	authPass  string
+	ah        bool // authPass is the AH key
 	source    netip.Addr // Conn source; if zero, the interface's default
 	vrid      uint8      // if zero, 51
 	conn      *vrrp.Conn // shared Conn; if nil, the router opens its own
@@ -60,7 +61,12 @@ func startGo(t *testing.T, ns *testutil.NetNS, o goOpts) *goRouter {
 			t.Fatalf("Listen: %v", err)
 		}
 	}
-	tr, err := conn.Transport(o.vrid)
+	var tr vrrp.Transport
+	if o.ah {
+		tr, err = conn.TransportAH(o.vrid, []byte(o.authPass))
+	} else {
+		tr, err = conn.Transport(o.vrid)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +75,10 @@ func startGo(t *testing.T, ns *testutil.NetNS, o goOpts) *goRouter {
 		Name: "go", Version: o.version, VRID: o.vrid, Priority: o.prio, AdvertInterval: o.advert,
 		Source: conn.Source(), Addrs: []netip.Addr{o.vip.Addr()}, Peers: o.peers, NoPreempt: o.noPreempt,
 	}
-	if o.authPass != "" {
+	switch {
+	case o.ah:
+		cfg.AuthType = vrrp.AuthAH
+	case o.authPass != "":
 		cfg.AuthType, cfg.AuthPass = vrrp.AuthSimple, o.authPass
 	}
 	cfg.OnTransition = func(tr vrrp.Transition) {
@@ -189,6 +198,7 @@ type kaOpts struct {
 	unicast   [2]netip.Addr // src, peer
 	noPreempt bool
 	authPass  string
+	ah        bool
 }
 
 func kaConf(o kaOpts) string {
@@ -199,7 +209,11 @@ func kaConf(o kaOpts) string {
 		b.WriteString("    nopreempt\n")
 	}
 	if o.authPass != "" {
-		fmt.Fprintf(&b, "    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", o.authPass)
+		typ := "PASS"
+		if o.ah {
+			typ = "AH"
+		}
+		fmt.Fprintf(&b, "    authentication {\n        auth_type %s\n        auth_pass %s\n    }\n", typ, o.authPass)
 	}
 	if o.unicast[0].IsValid() {
 		fmt.Fprintf(&b, "    unicast_src_ip %s\n    unicast_peer {\n        %s\n    }\n", o.unicast[0], o.unicast[1])
@@ -262,21 +276,29 @@ type family struct {
 	vip      netip.Prefix
 	unicast  bool
 	authPass string
+	ah       bool
 }
 
 var families = []family{
-	{"v2-ipv4", 2, time.Second, "1", netip.MustParsePrefix("192.0.2.100/24"), false, ""},
-	{"v2-ipv4-pass", 2, time.Second, "1", netip.MustParsePrefix("192.0.2.100/24"), false, "secret1"},
-	{"v3-ipv4", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("192.0.2.100/24"), false, ""},
-	{"v3-ipv6", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("2001:db8::100/64"), false, ""},
-	{"v3-ipv4-unicast", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("192.0.2.100/24"), true, ""},
-	{"v3-ipv6-unicast", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("2001:db8::100/64"), true, ""},
+	{"v2-ipv4", 2, time.Second, "1", netip.MustParsePrefix("192.0.2.100/24"), false, "", false},
+	{"v2-ipv4-pass", 2, time.Second, "1", netip.MustParsePrefix("192.0.2.100/24"), false, "secret1", false},
+	{"v2-ipv4-ah", 2, time.Second, "1", netip.MustParsePrefix("192.0.2.100/24"), false, "secret1", true},
+	{"v3-ipv4", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("192.0.2.100/24"), false, "", false},
+	{"v3-ipv6", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("2001:db8::100/64"), false, "", false},
+	{"v3-ipv4-unicast", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("192.0.2.100/24"), true, "", false},
+	{"v3-ipv6-unicast", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("2001:db8::100/64"), true, "", false},
+}
+
+func init() {
+	if v3ipv4.name != "v3-ipv4" {
+		panic("families reordered: fix v3ipv4")
+	}
 }
 
 func (f family) timeout() time.Duration { return 5*f.advert + 3*time.Second }
 
 func (f family) goOpts(prio uint8) goOpts {
-	o := goOpts{version: f.version, prio: prio, advert: f.advert, vip: f.vip, authPass: f.authPass}
+	o := goOpts{version: f.version, prio: prio, advert: f.advert, vip: f.vip, authPass: f.authPass, ah: f.ah}
 	if f.unicast && f.vip.Addr().Is6() {
 		// Global unicast addresses on both sides.
 		o.peers = []netip.Addr{netip.MustParseAddr(testutil.PairB6)}
@@ -288,7 +310,7 @@ func (f family) goOpts(prio uint8) goOpts {
 }
 
 func (f family) kaOpts(prio int) kaOpts {
-	o := kaOpts{version: f.version, prio: prio, advert: f.kaAdvert, vip: f.vip, authPass: f.authPass}
+	o := kaOpts{version: f.version, prio: prio, advert: f.kaAdvert, vip: f.vip, authPass: f.authPass, ah: f.ah}
 	if f.unicast && f.vip.Addr().Is6() {
 		o.unicast = [2]netip.Addr{netip.MustParseAddr(testutil.PairB6), netip.MustParseAddr(testutil.PairA6)}
 	} else if f.unicast {
@@ -298,6 +320,9 @@ func (f family) kaOpts(prio int) kaOpts {
 }
 
 func filterOf(f family) string {
+	if f.ah {
+		return "ip proto 51"
+	}
 	if f.vip.Addr().Is6() {
 		return "ip6 proto 112"
 	}
@@ -358,7 +383,7 @@ func TestInteropTheyWin(t *testing.T) {
 	}
 }
 
-var v3ipv4 = families[2]
+var v3ipv4 = families[3]
 
 // kaNever fails if keepalived reports state within d.
 func kaNever(t *testing.T, ka *testutil.Keepalived, state string, d time.Duration) {

@@ -30,7 +30,7 @@ import (
 // multicast loopback off, from the configured source address, and reports
 // the received TTL / hop limit, destination and interface index.
 //
-// VRRPv2 AH authentication (IP protocol 51) is not supported.
+// [Conn.TransportAH] adds VRRPv2 AH authentication (IP protocol 51).
 type Conn struct {
 	cfg    ConnConfig
 	log    *slog.Logger
@@ -42,11 +42,15 @@ type Conn struct {
 	once   sync.Once
 	wg     sync.WaitGroup
 
-	mu   sync.Mutex
-	vrid map[uint8]*vridTransport
+	tos int
+
+	mu    sync.Mutex
+	vrid  map[uint8]*vridTransport
+	ah    *ahSocket // opened by the first TransportAH
+	ahSeq atomic.Uint32
 
 	st struct {
-		rx, tx, rxErrors, txErrors, unknownVRID, queueFull, short atomic.Uint64
+		rx, tx, rxErrors, txErrors, unknownVRID, queueFull, short, authFailures atomic.Uint64
 	}
 }
 
@@ -84,7 +88,9 @@ type ConnStats struct {
 	WriteErrors uint64
 	UnknownVRID uint64 // packets for a VRID without a Transport
 	QueueFull   uint64 // packets dropped because a VRID's queue was full
-	Short       uint64 // packets shorter than 2 bytes
+	Short       uint64 // packets too short (or, for AH, malformed)
+	// AuthFailures counts AH packets whose ICV did not verify.
+	AuthFailures uint64
 }
 
 // Listen opens the raw VRRP socket described by cfg.
@@ -103,6 +109,7 @@ func Listen(cfg ConnConfig) (*Conn, error) {
 		tos = 0
 	}
 	c := &Conn{
+		tos:    tos,
 		cfg:    cfg,
 		closed: make(chan struct{}),
 		vrid:   map[uint8]*vridTransport{},
@@ -277,6 +284,8 @@ func (c *Conn) Stats() ConnStats {
 		UnknownVRID: c.st.unknownVRID.Load(),
 		QueueFull:   c.st.queueFull.Load(),
 		Short:       c.st.short.Load(),
+
+		AuthFailures: c.st.authFailures.Load(),
 	}
 }
 
@@ -424,6 +433,11 @@ func (c *Conn) Close() error {
 		} else {
 			err = c.p4.Close()
 		}
+		c.mu.Lock()
+		if c.ah != nil {
+			err = errors.Join(err, c.ah.pc.Close())
+		}
+		c.mu.Unlock()
 		c.wg.Wait()
 	})
 	return err
@@ -432,6 +446,7 @@ func (c *Conn) Close() error {
 type vridTransport struct {
 	c    *Conn
 	vrid uint8
+	key  []byte // AH key, or nil
 	q    chan rxPacket
 	once sync.Once
 	done chan struct{}
@@ -453,6 +468,9 @@ func (t *vridTransport) WriteTo(b []byte, dst netip.Addr) error {
 	case <-t.done:
 		return net.ErrClosed
 	default:
+	}
+	if t.key != nil {
+		return t.c.writeAH(t.key, b, dst)
 	}
 	return t.c.writeTo(b, dst)
 }

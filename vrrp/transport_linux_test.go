@@ -174,3 +174,61 @@ func TestIntegrationTransport(t *testing.T) {
 		})
 	}
 }
+
+// TestIntegrationTransportAH: AH-wrapped advertisements pass between two
+// Conns with the same key and are dropped (counted) with another key.
+func TestIntegrationTransportAH(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, b := testutil.NewPair(t)
+	ca, cb := listen(t, a, false), listen(t, b, false)
+	ta, err := ca.TransportAH(51, []byte("secret1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ta.Close() })
+	tb, err := cb.TransportAH(51, []byte("secret1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tb.Close() })
+	t52, err := cb.TransportAH(52, []byte("other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { t52.Close() })
+	capt := testutil.StartCapture(t, b, "eth0", "ip proto 51")
+	p := mustHex(t, "2133960102018465c00002640000000000000000") // v2, auth type 2
+	if err := ta.WriteTo(p, vrrp.MulticastGroup4); err != nil {
+		t.Fatal(err)
+	}
+	r := readTimeout(t, tb, 5*time.Second)
+	if r.err != nil || !bytes.Equal(r.b, p) || r.m.TTL != 255 || r.m.Src != ca.Source() || r.m.Dst != vrrp.MulticastGroup4 {
+		t.Errorf("got %x %+v %v", r.b, r.m, r.err)
+	}
+	// VRID 52 on b expects another key: dropped.
+	p52 := bytes.Clone(p)
+	p52[1] = 52
+	binary.BigEndian.PutUint16(p52[6:], 0)
+	binary.BigEndian.PutUint16(p52[6:], vrrp.Checksum(p52, netip.Addr{}, netip.Addr{}))
+	ta52, err := ca.TransportAH(52, []byte("secret1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ta52.WriteTo(p52, vrrp.MulticastGroup4); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 200 && cb.Stats().AuthFailures == 0; i++ {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := cb.Stats(); st.AuthFailures != 1 || st.Received != 1 {
+		t.Errorf("Stats = %+v", st)
+	}
+	pcap := capt.Stop()
+	if w := testutil.ExpertInfo(t, pcap); len(w) != 0 {
+		t.Errorf("tshark expert warnings: %q", w)
+	}
+	rows := testutil.TsharkFields(t, pcap, "ah.spi", "ah.sequence", "ip.ttl", "ip.dsfield", "vrrp.checksum.status")
+	if len(rows) != 2 || rows[0][0] != "0xc0000201" || rows[0][2] != "255" || rows[0][3] != "0xc0" || rows[0][4] != "1" {
+		t.Errorf("tshark: %q", rows)
+	}
+}

@@ -29,7 +29,7 @@ type ConnConfig struct {
 
 // ConnStats are a Conn's counters.
 type ConnStats struct {
-	Received, Sent, ReadErrors, WriteErrors, UnknownVRID, QueueFull, Short uint64
+	Received, Sent, ReadErrors, WriteErrors, UnknownVRID, QueueFull, Short, AuthFailures uint64
 }
 
 // Listen returns an error on this platform.
@@ -46,6 +46,11 @@ func (c *Conn) Stats() ConnStats { return ConnStats{} }
 
 // Transport returns an error on this platform.
 func (c *Conn) Transport(vrid uint8) (Transport, error) { return nil, errListenNotSupported }
+
+// TransportAH returns an error on this platform.
+func (c *Conn) TransportAH(vrid uint8, key []byte) (Transport, error) {
+	return nil, errListenNotSupported
+}
 
 // Close does nothing on this platform.
 func (c *Conn) Close() error { return nil }
