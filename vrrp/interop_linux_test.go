@@ -42,7 +42,7 @@ type goOpts struct {
 	peers     []netip.Addr
 	noPreempt bool
 	authPass  string
-	ah        bool // authPass is the AH key
+	ah        bool       // authPass is the AH key
 	source    netip.Addr // Conn source; if zero, the interface's default
 	vrid      uint8      // if zero, 51
 	conn      *vrrp.Conn // shared Conn; if nil, the router opens its own
