@@ -749,6 +749,23 @@ func tokenize(line string, pos Pos, p *pre) []token {
 			i++
 			continue
 		}
+		// fast path: a plain word is a substring of the line
+		j := i
+		for j < len(line) {
+			c := line[j]
+			if c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f' || c == '"' || c == '\'' || c == '{' || c == '}' {
+				break
+			}
+			j++
+		}
+		if j == len(line) || line[j] == ' ' || line[j] == '\t' || line[j] == '\r' || line[j] == '\v' || line[j] == '\f' || line[j] == '}' {
+			if toks == nil {
+				toks = make([]token, 0, 4)
+			}
+			toks = append(toks, token{text: line[start:j], pos: tp})
+			i = j
+			continue
+		}
 		var b strings.Builder
 		quoted := false
 		open := 0 // unquoted '{' inside the word

@@ -319,7 +319,7 @@ func (d *decoder) finishVS(vs *VirtualServer, n *node) {
 		d.warnf(n.name.pos, "virtual server: hysteresis %d >= quorum %d, setting hysteresis to %d", vs.Hysteresis, vs.Quorum, vs.Quorum-1)
 		vs.Hysteresis = vs.Quorum - 1
 	}
-	var kept []RealServer
+	kept := vs.RealServers[:0]
 	for _, rs := range vs.RealServers {
 		inheritRS(&rs, vs)
 		if vs.Addr.IsValid() && rs.Addr.Is4() != vs.Addr.Is4() && rs.Method != "TUN" {
@@ -475,6 +475,8 @@ func (d *decoder) curRS() *RealServer {
 
 var rsHandlers map[string]handler
 
+var rsKnown = keywords("snmp_name")
+
 func init() {
 	rsHandlers = map[string]handler{
 		"weight": func(d *decoder, n *node) { d.int(n, 0, 65535, &d.curRS().Weight) },
@@ -514,7 +516,7 @@ func (d *decoder) realServer(n *node) {
 	if !n.block {
 		return
 	}
-	d.block(n.children, rsHandlers, keywords("snmp_name"), &d.curRS().Other)
+	d.block(n.children, rsHandlers, rsKnown, &d.curRS().Other)
 }
 
 func newChecker(kind string, pos Pos) Checker {

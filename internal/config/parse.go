@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ var ErrNotFound = errors.New("config: cannot read configuration file")
 // even when there are errors, so that a caller may inspect it.
 func Parse(name string, src []byte, opts Options) (*Config, []Warning, error) {
 	p := newPre(&opts)
+	p.out = make([][]token, 0, bytes.Count(src, []byte{'\n'})+1)
 	p.file(name, src)
 	nodes := buildTree(p.out, p)
 	d := newDecoder(p)

@@ -25,9 +25,18 @@ func buildTree(lines [][]token, p *pre) []*node {
 	root := &node{block: true}
 	stack := []*node{root}
 	var last *node // last statement of the current block, may take a '{'
+	var slab []node
+	newNode := func(t token) *node {
+		if len(slab) == cap(slab) {
+			slab = make([]node, 0, 256)
+		}
+		slab = append(slab, node{name: t})
+		return &slab[len(slab)-1]
+	}
 	for _, line := range lines {
 		var cur *node
-		for _, t := range line {
+		for k := 0; k < len(line); k++ {
+			t := line[k]
 			top := stack[len(stack)-1]
 			switch t.brace {
 			case '{':
@@ -38,7 +47,7 @@ func buildTree(lines [][]token, p *pre) []*node {
 				if target == nil || target.block {
 					p.warnf(t.pos, "unexpected '{', expected a keyword before it")
 					// keep the structure balanced with an anonymous block
-					target = &node{name: token{text: "{", pos: t.pos}}
+					target = newNode(token{text: "{", pos: t.pos})
 					top.children = append(top.children, target)
 				}
 				target.block = true
@@ -54,13 +63,18 @@ func buildTree(lines [][]token, p *pre) []*node {
 				last = top
 				cur = nil
 			default:
-				if cur == nil {
-					cur = &node{name: t}
-					top.children = append(top.children, cur)
-					last = cur
-				} else {
-					cur.args = append(cur.args, t)
+				// a statement: the keyword and the words up to a brace
+				cur = newNode(t)
+				top.children = append(top.children, cur)
+				last = cur
+				end := k + 1
+				for end < len(line) && line[end].brace == 0 {
+					end++
 				}
+				if end > k+1 {
+					cur.args = line[k+1 : end : end]
+				}
+				k = end - 1
 			}
 		}
 	}
