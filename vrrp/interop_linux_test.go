@@ -289,12 +289,6 @@ var families = []family{
 	{"v3-ipv6-unicast", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("2001:db8::100/64"), true, "", false},
 }
 
-func init() {
-	if v3ipv4.name != "v3-ipv4" {
-		panic("families reordered: fix v3ipv4")
-	}
-}
-
 func (f family) timeout() time.Duration { return 5*f.advert + 3*time.Second }
 
 func (f family) goOpts(prio uint8) goOpts {
@@ -383,7 +377,16 @@ func TestInteropTheyWin(t *testing.T) {
 	}
 }
 
-var v3ipv4 = families[3]
+var v3ipv4 = familyNamed("v3-ipv4")
+
+func familyNamed(name string) family {
+	for _, f := range families {
+		if f.name == name {
+			return f
+		}
+	}
+	return family{name: "missing " + name}
+}
 
 // kaNever fails if keepalived reports state within d.
 func kaNever(t *testing.T, ka *testutil.Keepalived, state string, d time.Duration) {

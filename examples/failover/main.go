@@ -35,10 +35,11 @@ func main() {
 	version := flag.Int("version", 3, "VRRP version (2 or 3)")
 	peers := flag.String("peers", "", "unicast peers, comma-separated (default multicast)")
 	nopreempt := flag.Bool("nopreempt", false, "do not preempt a lower-priority master")
-	pass := flag.String("auth-pass", "", "VRRPv2 simple password")
+	pass := flag.String("auth-pass", "", "VRRPv2 password (auth_pass)")
+	ah := flag.Bool("auth-ah", false, "VRRPv2 AH authentication keyed with -auth-pass (default: simple password)")
 	garpDelay := flag.Duration("garp-delay", 5*time.Second, "delay of the second GARP/NA burst (negative: none)")
 	flag.Parse()
-	if err := run(*iface, uint8(*vrid), uint8(*prio), *vips, *advert, *version, *peers, *nopreempt, *pass, *garpDelay); err != nil {
+	if err := run(*iface, uint8(*vrid), uint8(*prio), *vips, *advert, *version, *peers, *nopreempt, *pass, *ah, *garpDelay); err != nil {
 		say("error", "err", err)
 		os.Exit(1)
 	}
@@ -55,7 +56,7 @@ func say(event string, kv ...any) {
 }
 
 func run(iface string, vrid, prio uint8, vipList string, advert time.Duration, version int,
-	peerList string, nopreempt bool, pass string, garpDelay time.Duration) error {
+	peerList string, nopreempt bool, pass string, ah bool, garpDelay time.Duration) error {
 	var prefixes []netip.Prefix
 	var addrs, peers []netip.Addr
 	for s := range strings.SplitSeq(vipList, ",") {
@@ -81,7 +82,12 @@ func run(iface string, vrid, prio uint8, vipList string, advert time.Duration, v
 		return err
 	}
 	defer conn.Close()
-	tr, err := conn.Transport(vrid)
+	var tr vrrp.Transport
+	if ah {
+		tr, err = conn.TransportAH(vrid, []byte(pass))
+	} else {
+		tr, err = conn.Transport(vrid)
+	}
 	if err != nil {
 		return err
 	}
@@ -95,7 +101,10 @@ func run(iface string, vrid, prio uint8, vipList string, advert time.Duration, v
 		Name: iface, VRID: vrid, Priority: prio, Version: version, AdvertInterval: advert,
 		Source: conn.Source(), Addrs: addrs, Peers: peers, NoPreempt: nopreempt,
 	}
-	if pass != "" {
+	switch {
+	case ah:
+		cfg.AuthType = vrrp.AuthAH
+	case pass != "":
 		cfg.AuthType, cfg.AuthPass = vrrp.AuthSimple, pass
 	}
 	// OnTransition runs on the instance's loop and must return quickly:
