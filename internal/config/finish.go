@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"time"
 )
 
@@ -131,8 +132,8 @@ func (i *Instance) family6() bool {
 	if len(i.VirtualIPs) > 0 {
 		return i.VirtualIPs[0].Prefix.Addr().Is6()
 	}
-	if i.UnicastSrcIP.IsValid() {
-		return i.UnicastSrcIP.Is6()
+	if i.SrcIP.IsValid() {
+		return i.SrcIP.Is6()
 	}
 	return false
 }
@@ -279,6 +280,25 @@ func (d *decoder) finishInstance(i *Instance, seen map[string]bool, g *Global) {
 	if i.NativeIPv6 && !v6 && len(i.VirtualIPs) > 0 {
 		warn("cannot specify native_ipv6 with IPv4 addresses, clearing")
 		i.NativeIPv6 = false
+	}
+	if i.SrcIP.IsValid() && i.SrcIP.Is6() != v6 {
+		warn("unicast_src_ip/mcast_src_ip %s is not of the instance's address family, ignoring", i.SrcIP)
+		i.SrcIP = netip.Addr{}
+	}
+	peers := i.UnicastPeers[:0]
+	for _, p := range i.UnicastPeers {
+		if p.Addr.Is6() != v6 {
+			d.warnf(p.Pos, "(%s) unicast peer %s must be of the same family as the instance, skipping", i.Name, p.Addr)
+			continue
+		}
+		peers = append(peers, p)
+	}
+	i.UnicastPeers = peers
+	if len(i.UnicastPeers) == 0 {
+		i.UnicastPeers = nil
+		if seen["unicast_src_ip"] {
+			warn("a unicast keyword has been specified without any unicast peers, defaulting to multicast; this usage is deprecated")
+		}
 	}
 	if seen["unicast_ttl"] && len(i.UnicastPeers) == 0 && i.UnicastTTL != 255 {
 		warn("cannot use unicast_ttl without unicast peers, resetting")

@@ -68,8 +68,8 @@ func init() {
 			i := d.curInst()
 			i.VirtualRules = append(i.VirtualRules, d.rules(n)...)
 		},
-		"unicast_src_ip": func(d *decoder, n *node) { d.addr(n, &d.curInst().UnicastSrcIP) },
-		"mcast_src_ip":   func(d *decoder, n *node) { d.addr(n, &d.curInst().McastSrcIP) },
+		"unicast_src_ip": func(d *decoder, n *node) { d.addr(n, &d.curInst().SrcIP) },
+		"mcast_src_ip":   func(d *decoder, n *node) { d.addr(n, &d.curInst().SrcIP) },
 		"mcast_dst_ip": func(d *decoder, n *node) {
 			var a netip.Addr
 			if d.addr(n, &a) {
@@ -224,7 +224,7 @@ func (d *decoder) unicastPeers(n *node) {
 		if !ok {
 			continue
 		}
-		p := UnicastPeer{Addr: a, MaxTTL: 255}
+		p := UnicastPeer{Pos: c.name.pos, Addr: a, MaxTTL: 255}
 		for j := 0; j < len(c.args); j++ {
 			t := c.args[j]
 			if (t.text == "min_ttl" || t.text == "max_ttl") && j+1 < len(c.args) {

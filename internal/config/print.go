@@ -576,8 +576,11 @@ func (w *printer) instance(i *Instance) {
 		}
 		w.close()
 	}
-	w.addr("unicast_src_ip", i.UnicastSrcIP)
-	w.addr("mcast_src_ip", i.McastSrcIP)
+	if len(i.UnicastPeers) > 0 {
+		w.addr("unicast_src_ip", i.SrcIP)
+	} else {
+		w.addr("mcast_src_ip", i.SrcIP)
+	}
 	w.addr("mcast_dst_ip", i.McastDstIP)
 	if len(i.UnicastPeers) > 0 {
 		w.open("unicast_peer")

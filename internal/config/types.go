@@ -213,6 +213,7 @@ type Auth struct {
 
 // UnicastPeer is an entry of unicast_peer.
 type UnicastPeer struct {
+	Pos    Pos
 	Addr   netip.Addr
 	MinTTL int
 	MaxTTL int // default 255
@@ -220,24 +221,25 @@ type UnicastPeer struct {
 
 // Instance is a vrrp_instance block.
 type Instance struct {
-	Name                    string
-	Pos                     Pos
-	State                   string // MASTER or BACKUP (default)
-	Interface               string
-	VRID                    int
-	Priority                int           // default 100
-	AdvertInt               time.Duration // default 1s
-	Version                 int           // 2 or 3
-	Auth                    *Auth
-	VirtualIPs              []Address
-	ExcludedVIPs            []Address
-	VirtualRoutes           []Route
-	VirtualRules            []Rule
-	UnicastSrcIP            netip.Addr
+	Name          string
+	Pos           Pos
+	State         string // MASTER or BACKUP (default)
+	Interface     string
+	VRID          int
+	Priority      int           // default 100
+	AdvertInt     time.Duration // default 1s
+	Version       int           // 2 or 3
+	Auth          *Auth
+	VirtualIPs    []Address
+	ExcludedVIPs  []Address
+	VirtualRoutes []Route
+	VirtualRules  []Rule
+	// SrcIP is the source address of adverts: unicast_src_ip and
+	// mcast_src_ip are synonyms.
+	SrcIP                   netip.Addr
 	UnicastPeers            []UnicastPeer
 	UnicastTTL              int // default 255
 	UnicastFaultNoPeer      bool
-	McastSrcIP              netip.Addr
 	McastDstIP              netip.Addr
 	CheckUnicastSrc         bool
 	TrackInterfaces         []Track
