@@ -179,6 +179,7 @@ func TestTCP(t *testing.T) {
 		{"v4 up", TCP{Addr: addrPort(t, l4.Addr())}, 0},
 		{"v6 up", TCP{Addr: addrPort(t, l6.Addr())}, 0},
 		{"bind address", TCP{Addr: addrPort(t, l4.Addr()), Bind: netip.MustParseAddrPort("127.0.0.1:0")}, 0},
+		{"bind address and port", TCP{Addr: addrPort(t, l4.Addr()), Bind: closedPort(t, "tcp")}, 0},
 		{"bind lo", TCP{Addr: addrPort(t, l4.Addr()), Interface: "lo"}, 0},
 		{"bind missing interface", TCP{Addr: addrPort(t, l4.Addr()), Interface: "nonexistent0"}, ReasonConnect},
 		{"refused", TCP{Addr: closedPort(t, "tcp")}, ReasonConnect},
@@ -214,5 +215,28 @@ func TestTCPTimeout(t *testing.T) {
 	err := TCP{Addr: netip.MustParseAddrPort("127.0.0.1:9")}.Check(ctx)
 	if ReasonOf(err) != ReasonTimeout || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Check = %v, want timeout", err)
+	}
+}
+
+func TestCheckKeys(t *testing.T) {
+	a := netip.MustParseAddrPort("127.0.0.1:25")
+	tests := []struct {
+		name       string
+		same, diff Keyer
+		base       Keyer
+	}{
+		{"smtp", SMTP{Addr: a, HeloName: "x"}, SMTP{Addr: a, HeloName: "y"}, SMTP{Addr: a, HeloName: "x"}},
+		{"file", File{Path: "/f", Weight: 2}, File{Path: "/f", Weight: 2, Reverse: true}, File{Path: "/f", Weight: 2}},
+		{"script", &Script{Path: "/s", Args: []string{"a b"}}, &Script{Path: "/s", Args: []string{"a", "b"}}, &Script{Path: "/s", Args: []string{"a b"}}},
+		{"script env", &Script{Path: "/s", Env: []string{}}, &Script{Path: "/s"}, &Script{Path: "/s", Env: []string{}}},
+		{"tcp", TCP{Addr: a}, TCP{Addr: a, Interface: "lo"}, TCP{Addr: a}},
+	}
+	for _, tt := range tests {
+		if tt.base.CheckKey() != tt.same.CheckKey() {
+			t.Errorf("%s: equal checks, different keys", tt.name)
+		}
+		if tt.base.CheckKey() == tt.diff.CheckKey() {
+			t.Errorf("%s: different checks, equal keys", tt.name)
+		}
 	}
 }

@@ -103,6 +103,8 @@ func TestDNS(t *testing.T) {
 			return answer(q, dns.RcodeSuccess, `txt.example.com. 60 IN TXT "v=ok" "2"`)
 		case dns.TypeMX:
 			return answer(q, dns.RcodeSuccess, "example.com. 60 IN MX 10 mx.example.com.")
+		case dns.TypeNS:
+			return answer(q, dns.RcodeSuccess) // NODATA
 		case dns.TypeSRV:
 			return answer(q, dns.RcodeSuccess, "_x._tcp.example.com. 60 IN SRV 1 2 3 t.example.com.")
 		}
@@ -126,7 +128,8 @@ func TestDNS(t *testing.T) {
 		{"mx", DNS{Name: "example.com", Type: dns.TypeMX, Expect: []string{"MX.example.com"}}, 0, nil},
 		{"srv generic", DNS{Name: "_x._tcp.example.com", Type: dns.TypeSRV}, 0, nil},
 		{"nxdomain", DNS{Name: "nope.example.com", Type: dns.TypeA}, ReasonStatus, &StatusError{}},
-		{"no answer", DNS{Name: "www.example.com", Type: dns.TypeCNAME}, ReasonStatus, nil},
+		{"nxdomain for type", DNS{Name: "www.example.com", Type: dns.TypeCNAME}, ReasonStatus, nil},
+		{"nodata", DNS{Name: "example.com", Type: dns.TypeNS}, ReasonAnswer, &AnswerError{}},
 		{"bad name", DNS{Name: "a..b"}, ReasonConfig, nil},
 	}
 	for _, tt := range tests {

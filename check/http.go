@@ -59,7 +59,9 @@ type HTTP struct {
 	RegexNoMatch bool
 	// TLS, if non-nil, makes this an HTTPS check with this configuration
 	// (verification, client certificates, roots, SNI). It is cloned, never
-	// modified.
+	// modified. Note that crypto/tls verifies the server's certificate
+	// unless InsecureSkipVerify is set, while keepalived's SSL_GET does not
+	// verify by default.
 	TLS *tls.Config
 	// HTTP11 sends an HTTP/1.1 request with "Connection: close" instead of
 	// HTTP/1.0 (http_protocol 1.1).
@@ -244,24 +246,33 @@ func (h *HTTP) Check(ctx context.Context) error {
 	if _, err := io.WriteString(conn, req); err != nil {
 		return fail(ctx, kind, target, ReasonProtocol, fmt.Errorf("write request: %w", err))
 	}
+	reason, err := h.evalResponse(bufio.NewReaderSize(conn, 4096))
+	if err != nil {
+		return fail(ctx, kind, target, reason, err)
+	}
+	return nil
+}
+
+// evalResponse reads and judges a response from br. It never panics and
+// reads at most MaxHeaderBytes plus about MaxBodyBytes from br.
+func (h *HTTP) evalResponse(br *bufio.Reader) (Reason, error) {
 	maxH := h.MaxHeaderBytes
 	if maxH == 0 {
 		maxH = DefaultMaxHeaderBytes
 	}
-	br := bufio.NewReaderSize(conn, 4096)
 	headBytes, err := readHead(br, maxH)
 	if err != nil {
-		return fail(ctx, kind, target, ReasonProtocol, err)
+		return ReasonProtocol, err
 	}
 	head, err := parseResponseHead(headBytes)
 	if err != nil {
-		return fail(ctx, kind, target, ReasonProtocol, err)
+		return ReasonProtocol, err
 	}
 	if !statusOK(h.Status, head.Code) {
-		return fail(ctx, kind, target, ReasonStatus, &StatusError{Code: head.Code, Want: statusWant(h.Status), Text: head.Reason})
+		return ReasonStatus, &StatusError{Code: head.Code, Want: statusWant(h.Status), Text: head.Reason}
 	}
 	if h.Digest == "" && h.Regex == nil {
-		return nil
+		return 0, nil
 	}
 	maxB := h.MaxBodyBytes
 	if maxB == 0 {
@@ -273,27 +284,27 @@ func (h *HTTP) Check(ctx context.Context) error {
 		body = httputil.NewChunkedReader(br)
 	case head.ContentLength >= 0:
 		if head.ContentLength > maxB {
-			return fail(ctx, kind, target, ReasonTooLarge, fmt.Errorf("content length %d > %d: %w", head.ContentLength, maxB, ErrTooLarge))
+			return ReasonTooLarge, fmt.Errorf("content length %d > %d: %w", head.ContentLength, maxB, ErrTooLarge)
 		}
 		body = io.LimitReader(br, head.ContentLength)
 	}
 	sum, buf, n, err := readBody(body, maxB, h.Regex != nil)
 	if err != nil {
-		return fail(ctx, kind, target, ReasonProtocol, fmt.Errorf("read body: %w", err))
+		return ReasonProtocol, fmt.Errorf("read body: %w", err)
 	}
-	if head.ContentLength >= 0 && !head.Chunked && n != head.ContentLength {
-		return fail(ctx, kind, target, ReasonProtocol, fmt.Errorf("body is %d bytes, content length %d: %w", n, head.ContentLength, io.ErrUnexpectedEOF))
+	if head.ContentLength >= 0 && n != head.ContentLength {
+		return ReasonProtocol, fmt.Errorf("body is %d bytes, content length %d: %w", n, head.ContentLength, io.ErrUnexpectedEOF)
 	}
 	if h.Digest != "" {
 		got := hex.EncodeToString(sum.Sum(nil))
 		if !strings.EqualFold(got, h.Digest) {
-			return fail(ctx, kind, target, ReasonDigest, &DigestError{Got: got, Want: strings.ToLower(h.Digest)})
+			return ReasonDigest, &DigestError{Got: got, Want: strings.ToLower(h.Digest)}
 		}
 	}
 	if h.Regex != nil && h.Regex.Match(buf) == h.RegexNoMatch {
-		return fail(ctx, kind, target, ReasonRegex, fmt.Errorf("%w %q (no_match %v)", ErrNoMatch, h.Regex.String(), h.RegexNoMatch))
+		return ReasonRegex, fmt.Errorf("%w %q (no_match %v)", ErrNoMatch, h.Regex.String(), h.RegexNoMatch)
 	}
-	return nil
+	return 0, nil
 }
 
 // readBody reads at most max bytes of r, hashing them and keeping them when

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"errors"
@@ -437,3 +438,28 @@ func FuzzParseStatusRanges(f *testing.F) {
 }
 
 var _ = fmt.Sprint
+
+func FuzzHTTPResponse(f *testing.F) {
+	for _, s := range []string{
+		"HTTP/1.0 200 OK\r\n\r\nhello, world\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nhello, world\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nd\r\nhello, world\n\r\n0\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
+		"HTTP/1.1 500 Oops\r\n\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	h := &HTTP{Digest: Digest([]byte("hello, world\n")), Regex: regexp.MustCompile("w.rld"), MaxHeaderBytes: 256, MaxBodyBytes: 64}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bytes.NewReader(b)
+		reason, err := h.evalResponse(bufio.NewReaderSize(r, 64))
+		if (reason == 0) != (err == nil) {
+			t.Fatalf("reason %v with error %v", reason, err)
+		}
+		// Header bound, plus at most 64 body bytes each framed by a chunk
+		// line no longer than the reader's buffer, plus the buffer.
+		if consumed := len(b) - r.Len(); consumed > 256+64*(64+4)+128 {
+			t.Fatalf("read %d bytes, beyond the bounds", consumed)
+		}
+	})
+}

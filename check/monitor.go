@@ -64,8 +64,10 @@ type Watch struct {
 	// Name labels the target in logs. Optional.
 	Name string
 	// OnTransition receives the target's current state at once (Cause
-	// CauseInitial) and then every transition. It runs on the Monitor's
-	// loop goroutine and must return quickly and not call the Monitor.
+	// CauseInitial) and then every transition, in the order watches were
+	// added. It runs on the Monitor's loop goroutine and must return
+	// quickly; it may call Add and remove functions, which take effect
+	// afterwards.
 	OnTransition func(Transition)
 }
 
@@ -235,6 +237,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 		}
 		cancel()
 		wg.Wait()
+		m.inflight.Store(0) // results of canceled checks are dropped
 	}()
 	for {
 		m.applyOps()

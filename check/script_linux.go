@@ -116,6 +116,14 @@ func runScript(ctx context.Context, s *Script) (int, bool, error) {
 	stderr := &limitedBuffer{max: 256}
 	cmd.Stderr = stderr
 	err = cmd.Run()
+	if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState != nil && cmd.ProcessState.Exited() {
+		// The script exited but left a process holding its stderr open:
+		// judge the script by its own exit status.
+		err = nil
+		if !cmd.ProcessState.Success() {
+			err = &exec.ExitError{ProcessState: cmd.ProcessState}
+		}
+	}
 	if ctx.Err() != nil {
 		return 0, false, fail(ctx, "script", s.Path, ReasonTimeout, errScriptTimeout)
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -305,5 +306,20 @@ func TestIntegrationScriptUser(t *testing.T) {
 	}
 	if err := (&Script{Path: own, Args: []string{"0"}, User: "nobody", Security: true}).Check(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatalf("script owned by its runner refused: %v", err)
+	}
+}
+
+func TestScriptStragglerHoldingStderr(t *testing.T) {
+	dir := installScripts(t)
+	pgid := filepath.Join(t.TempDir(), "pgid")
+	s := &Script{Path: filepath.Join(dir, "straggler.sh"), Args: []string{pgid, "0"}}
+	err := s.Check(ctxTimeout(t, 20*time.Second))
+	if b, rerr := os.ReadFile(pgid); rerr == nil {
+		if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); pid > 0 {
+			syscall.Kill(-pid, syscall.SIGKILL)
+		}
+	}
+	if err != nil {
+		t.Fatalf("script that exited 0 failed: %v", err)
 	}
 }
