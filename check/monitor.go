@@ -122,7 +122,7 @@ type group struct {
 	checker Checker
 	tr      *Tracker
 	subs    []sub // in subscription order
-	index   int // in the heap, -1 if absent
+	index   int   // in the heap, -1 if absent
 	gone    bool
 }
 
