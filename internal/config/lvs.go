@@ -231,7 +231,7 @@ func (d *decoder) virtualServer(n *node) {
 		d.warnf(n.name.pos, "virtual_server: expected a block")
 		return
 	}
-	vs := VirtualServer{Pos: n.name.pos}
+	vs := VirtualServer{Pos: n.name.pos, DelayBeforeRetry: -1, Warmup: -1}
 	t, ok := d.arg(n, 0, "ADDRESS [PORT], fwmark N or group NAME")
 	if !ok {
 		return
@@ -309,9 +309,6 @@ func (d *decoder) finishVS(vs *VirtualServer, n *node) {
 	if vs.Retry == 0 && !d.seenIn(n, "retry", "nb_get_retry") {
 		vs.Retry = 1
 	}
-	if vs.DelayBeforeRetry == 0 && !d.seenIn(n, "delay_before_retry") {
-		vs.DelayBeforeRetry = time.Second
-	}
 	if vs.Addr.IsValid() && vs.Port == 0 && !vs.Persistence {
 		d.warnf(n.name.pos, "virtual server %s: no port given and not persistent, expected ADDRESS PORT", vs.Addr)
 	}
@@ -333,6 +330,12 @@ func (d *decoder) finishVS(vs *VirtualServer, n *node) {
 		kept = append(kept, rs)
 	}
 	vs.RealServers = kept
+	if vs.DelayBeforeRetry < 0 {
+		vs.DelayBeforeRetry = time.Second
+	}
+	if vs.Warmup < 0 {
+		vs.Warmup = vs.DelayLoop
+	}
 	if s := vs.SorryServer; s != nil {
 		if s.Method == "" {
 			s.Method = vs.Method
@@ -414,6 +417,20 @@ func inheritRS(rs *RealServer, vs *VirtualServer) {
 		if c.Warmup < 0 {
 			c.Warmup = rs.Warmup
 		}
+		if c.Warmup < 0 {
+			// keepalived: enabled by default, at most delay_loop
+			c.Warmup = c.DelayLoop
+		}
+		if c.DelayBeforeRetry < 0 {
+			switch c.Kind {
+			case "DNS_CHECK":
+				c.DelayBeforeRetry = c.DelayLoop
+			case "HTTP_GET", "SSL_GET":
+				c.DelayBeforeRetry = 3 * time.Second
+			default:
+				c.DelayBeforeRetry = time.Second
+			}
+		}
 		if c.Alpha == nil {
 			a := *rs.Alpha
 			c.Alpha = &a
@@ -443,6 +460,12 @@ func inheritRS(rs *RealServer, vs *VirtualServer) {
 				h.BindTo = c.BindTo
 			}
 		}
+	}
+	if rs.DelayBeforeRetry < 0 {
+		rs.DelayBeforeRetry = time.Second
+	}
+	if rs.Warmup < 0 {
+		rs.Warmup = rs.DelayLoop
 	}
 }
 
@@ -812,8 +835,8 @@ func (d *decoder) url(n *node) (URL, bool) {
 		d.warnf(n.name.pos, "url: no path set, expected path PATH; removing url")
 		return u, false
 	}
-	if u.Digest == "" && len(u.StatusCodes) == 0 && u.Regex == "" {
-		u.StatusCodes = []StatusRange{{200, 299}}
+	if len(u.StatusCodes) == 0 {
+		u.StatusCodes = []StatusRange{{200, 299}} // keepalived's default
 	}
 	return u, true
 }

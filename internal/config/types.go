@@ -364,8 +364,8 @@ type VirtualServer struct {
 	DelayLoop              time.Duration // default 60s
 	ConnectTimeout         time.Duration // default 5s
 	Retry                  int           // default 1 (nb_get_retry)
-	DelayBeforeRetry       time.Duration // default 1s
-	Warmup                 time.Duration
+	DelayBeforeRetry       time.Duration // default 1s (checkers: 3s for HTTP_GET/SSL_GET, delay_loop for DNS_CHECK)
+	Warmup           time.Duration // default delay_loop (0 disables)
 	InhibitOnFailure       bool
 	SMTPAlert              *bool
 	Flags                  []string // flag-1, sh-port, ops, ...
@@ -399,8 +399,10 @@ type RealServer struct {
 
 // Checker is a health checker of a real server. Kind is one of TCP_CHECK,
 // HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, UDP_CHECK, PING_CHECK,
-// MISC_CHECK, FILE_CHECK, BFD_CHECK. Common settings are inherited from the
-// real server when not set.
+// MISC_CHECK, FILE_CHECK, BFD_CHECK. Common settings (timeouts, retry,
+// delay_loop, warmup, alpha, connect_ip/port) are resolved: a value not set
+// on the checker comes from the real server, then the virtual server, then
+// keepalived's default for the kind.
 type Checker struct {
 	Kind             string
 	Pos              Pos
