@@ -28,7 +28,8 @@ var globalKnown = keywords(`tmp_config_directory config_save_dir process_names p
 	reload_check_config reload_time_file reload_repeat reload_file include_check
 	fifo_write_vrrp_states_on_reload data_use_instance namespace_with_ipsets net_namespace_ipvs
 	use_pid_dir linkbeat_use_polling child_wait_time vrrp_garp_master_refresh_repeat_delay
-	vrrp_track_process bfd_rlimit_time checker_rlimit_time vrrp_rlimit_time`)
+	vrrp_track_process bfd_rlimit_time checker_rlimit_time vrrp_rlimit_time
+	disable_local_igmp min_auto_priority_delay`)
 
 var globalHandlers = map[string]handler{
 	"router_id": func(d *decoder, n *node) { d.str(n, &d.cfg.Global.RouterID) },

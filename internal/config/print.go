@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +111,20 @@ func (w *printer) boolPtr(kw string, v *bool) {
 }
 
 func (w *printer) num(kw string, v int) { w.line(kw, strconv.Itoa(v)) }
+
+// nz prints a number whose zero value is invalid (and so means "default").
+func (w *printer) nz(kw string, v int) {
+	if v != 0 {
+		w.num(kw, v)
+	}
+}
+
+// dnz prints a duration whose zero value is invalid.
+func (w *printer) dnz(kw string, v time.Duration) {
+	if v != 0 {
+		w.dur(kw, v)
+	}
+}
 
 func (w *printer) dur(kw string, v time.Duration) { w.line(kw, fmtSeconds(v)) }
 
@@ -218,13 +233,13 @@ func (w *printer) config(c *Config) {
 	for _, s := range c.Scripts {
 		w.open("vrrp_script", quote(s.Name))
 		w.str("script", s.Script)
-		w.dur("interval", s.Interval)
+		w.dnz("interval", s.Interval)
 		if s.Timeout != 0 {
 			w.dur("timeout", s.Timeout)
 		}
 		w.weight(s.Weight, s.Reverse)
-		w.num("rise", s.Rise)
-		w.num("fall", s.Fall)
+		w.nz("rise", s.Rise)
+		w.nz("fall", s.Fall)
 		if s.User != "" {
 			w.line(userWords("user", s.User, s.Group)...)
 		}
@@ -253,7 +268,7 @@ func (w *printer) config(c *Config) {
 		w.line(words...)
 		w.str("param_match", p.ParamMatch)
 		w.weight(p.Weight, p.Reverse)
-		w.num("quorum", p.Quorum)
+		w.nz("quorum", p.Quorum)
 		if p.QuorumMax != 0 {
 			w.num("quorum_max", p.QuorumMax)
 		}
@@ -325,6 +340,9 @@ func (w *printer) weight(v int, rev bool) {
 }
 
 func (w *printer) global(g *Global) {
+	if reflect.ValueOf(*g).IsZero() {
+		return
+	}
 	w.open("global_defs")
 	w.str("router_id", g.RouterID)
 	if len(g.NotificationEmail) > 0 {
@@ -339,7 +357,7 @@ func (w *printer) global(g *Global) {
 		w.line("smtp_server", quote(g.SMTPServer), strconv.Itoa(int(g.SMTPPort)))
 	}
 	w.str("smtp_helo_name", g.SMTPHeloName)
-	w.dur("smtp_connect_timeout", g.SMTPConnectTimeout)
+	w.dnz("smtp_connect_timeout", g.SMTPConnectTimeout)
 	w.boolPtr("smtp_alert", g.SMTPAlert)
 	w.boolPtr("smtp_alert_vrrp", g.SMTPAlertVRRP)
 	w.boolPtr("smtp_alert_checker", g.SMTPAlertChecker)
@@ -347,22 +365,22 @@ func (w *printer) global(g *Global) {
 	w.str("default_interface", g.DefaultInterface)
 	w.addr("vrrp_mcast_group4", g.VRRPMcastGroup4)
 	w.addr("vrrp_mcast_group6", g.VRRPMcastGroup6)
-	w.num("vrrp_version", g.VRRPVersion)
+	w.nz("vrrp_version", g.VRRPVersion)
 	w.flag("vrrp_strict", g.VRRPStrict)
 	w.flag("vrrp_skip_check_adv_addr", g.VRRPSkipCheckAdvAddr)
 	w.flag("vrrp_check_unicast_src", g.VRRPCheckUnicastSrc)
 	w.flag("vrrp_min_garp", g.VRRPMinGarp)
 	w.dur("vrrp_garp_master_delay", g.VRRPGarpMasterDelay)
-	w.num("vrrp_garp_master_repeat", g.VRRPGarpMasterRepeat)
+	w.nz("vrrp_garp_master_repeat", g.VRRPGarpMasterRepeat)
 	w.dur("vrrp_garp_lower_prio_delay", g.VRRPGarpLowerPrioDelay)
-	w.num("vrrp_garp_lower_prio_repeat", g.VRRPGarpLowerPrioRepeat)
+	w.nz("vrrp_garp_lower_prio_repeat", g.VRRPGarpLowerPrioRepeat)
 	w.dur("vrrp_garp_master_refresh", g.VRRPGarpMasterRefresh)
-	w.num("vrrp_garp_master_refresh_repeat", g.VRRPGarpMasterRefreshRepeat)
+	w.nz("vrrp_garp_master_refresh_repeat", g.VRRPGarpMasterRefreshRepeat)
 	w.dur("vrrp_garp_interval", g.VRRPGarpInterval)
 	w.dur("vrrp_gna_interval", g.VRRPGnaInterval)
 	w.boolPtr("vrrp_lower_prio_no_advert", g.VRRPLowerPrioNoAdvert)
 	w.boolPtr("vrrp_higher_prio_send_advert", g.VRRPHigherPrioSendAdvert)
-	w.num("vrrp_down_timer_adverts", g.VRRPDownTimerAdverts)
+	w.nz("vrrp_down_timer_adverts", g.VRRPDownTimerAdverts)
 	w.notify("vrrp_notify_fifo", g.VRRPNotifyFifo)
 	w.notify("notify_fifo", g.NotifyFifo)
 	if s := g.LVSSyncDaemon; s != nil {
@@ -548,15 +566,15 @@ func (w *printer) addresses(kw string, as []Address) {
 
 func (w *printer) instance(i *Instance) {
 	w.open("vrrp_instance", quote(i.Name))
-	w.line("state", i.State)
+	w.str("state", i.State)
 	w.str("interface", i.Interface)
-	w.num("virtual_router_id", i.VRID)
-	w.num("priority", i.Priority)
-	w.dur("advert_int", i.AdvertInt)
-	w.num("version", i.Version)
+	w.nz("virtual_router_id", i.VRID)
+	w.nz("priority", i.Priority)
+	w.dnz("advert_int", i.AdvertInt)
+	w.nz("version", i.Version)
 	if i.Auth != nil {
 		w.open("authentication")
-		w.line("auth_type", i.Auth.Type)
+		w.str("auth_type", i.Auth.Type)
 		w.str("auth_pass", i.Auth.Pass)
 		w.close()
 	}
@@ -597,7 +615,7 @@ func (w *printer) instance(i *Instance) {
 		w.close()
 	}
 	if len(i.UnicastPeers) > 0 {
-		w.num("unicast_ttl", i.UnicastTTL)
+		w.nz("unicast_ttl", i.UnicastTTL)
 	}
 	w.flag("unicast_fault_no_peer", i.UnicastFaultNoPeer)
 	w.boolean("check_unicast_src", i.CheckUnicastSrc)
@@ -618,14 +636,14 @@ func (w *printer) instance(i *Instance) {
 	w.flag("vmac_xmit_base", i.VMACXmitBase)
 	w.flag("native_ipv6", i.NativeIPv6)
 	w.dur("garp_master_delay", i.GarpMasterDelay)
-	w.num("garp_master_repeat", i.GarpMasterRepeat)
+	w.nz("garp_master_repeat", i.GarpMasterRepeat)
 	w.dur("garp_lower_prio_delay", i.GarpLowerPrioDelay)
-	w.num("garp_lower_prio_repeat", i.GarpLowerPrioRepeat)
+	w.nz("garp_lower_prio_repeat", i.GarpLowerPrioRepeat)
 	w.dur("garp_master_refresh", i.GarpMasterRefresh)
-	w.num("garp_master_refresh_repeat", i.GarpMasterRefreshRepeat)
+	w.nz("garp_master_refresh_repeat", i.GarpMasterRefreshRepeat)
 	w.boolean("lower_prio_no_advert", i.LowerPrioNoAdvert)
 	w.boolean("higher_prio_send_advert", i.HigherPrioSendAdvert)
-	w.num("down_timer_adverts", i.DownTimerAdverts)
+	w.nz("down_timer_adverts", i.DownTimerAdverts)
 	w.boolean("skip_check_adv_addr", i.SkipCheckAdvAddr)
 	w.boolean("strict_mode", i.Strict)
 	w.flag("promote_secondaries", i.PromoteSecondaries)
@@ -672,9 +690,9 @@ func (w *printer) bfd(b *BFDInstance) {
 	w.num("min_rx", int(b.MinRx/time.Millisecond))
 	w.num("min_tx", int(b.MinTx/time.Millisecond))
 	w.num("idle_tx", int(b.IdleTx/time.Millisecond))
-	w.num("multiplier", b.Multiplier)
+	w.nz("multiplier", b.Multiplier)
 	w.flag("passive", b.Passive)
-	w.num("ttl", b.TTL)
+	w.nz("ttl", b.TTL)
 	if b.MaxHops != 0 {
 		w.num("max_hops", b.MaxHops)
 	}
@@ -703,8 +721,10 @@ func (w *printer) virtualServer(vs *VirtualServer) {
 	default:
 		w.open("virtual_server", vs.Addr.String())
 	}
-	w.line("lvs_sched", vs.Scheduler)
-	w.method("lvs_method", vs.Method, vs.TunnelType)
+	w.str("lvs_sched", vs.Scheduler)
+	if vs.Method != "" {
+		w.method("lvs_method", vs.Method, vs.TunnelType)
+	}
 	if vs.Protocol != "" {
 		w.line("protocol", vs.Protocol)
 	}
@@ -717,7 +737,7 @@ func (w *printer) virtualServer(vs *VirtualServer) {
 	w.str("virtualhost", vs.VirtualHost)
 	w.flag("alpha", vs.Alpha)
 	w.flag("omega", vs.Omega)
-	w.num("quorum", vs.Quorum)
+	w.nz("quorum", vs.Quorum)
 	w.num("hysteresis", vs.Hysteresis)
 	w.notify("quorum_up", vs.QuorumUp)
 	w.notify("quorum_down", vs.QuorumDown)
@@ -728,11 +748,11 @@ func (w *printer) virtualServer(vs *VirtualServer) {
 		} else {
 			w.line("sorry_server", s.Addr.String())
 		}
-		w.line("sorry_server_lvs_method", s.Method)
+		w.str("sorry_server_lvs_method", s.Method)
 	}
 	w.flag("sorry_server_inhibit", vs.SorryServerInhibit)
-	w.dur("delay_loop", vs.DelayLoop)
-	w.dur("connect_timeout", vs.ConnectTimeout)
+	w.dnz("delay_loop", vs.DelayLoop)
+	w.dnz("connect_timeout", vs.ConnectTimeout)
 	w.num("retry", vs.Retry)
 	w.dur("delay_before_retry", vs.DelayBeforeRetry)
 	w.dur("warmup", vs.Warmup)
@@ -755,7 +775,7 @@ func (w *printer) realServer(rs *RealServer) {
 		w.open("real_server", rs.Addr.String())
 	}
 	w.num("weight", rs.Weight)
-	w.line("lvs_method", rs.Method)
+	w.str("lvs_method", rs.Method)
 	w.notify("notify_up", rs.NotifyUp)
 	w.notify("notify_down", rs.NotifyDown)
 	if rs.UThreshold != 0 {
@@ -768,8 +788,8 @@ func (w *printer) realServer(rs *RealServer) {
 	w.str("virtualhost", rs.VirtualHost)
 	w.boolPtr("alpha", rs.Alpha)
 	w.boolean("inhibit_on_failure", rs.InhibitOnFailure)
-	w.dur("delay_loop", rs.DelayLoop)
-	w.dur("connect_timeout", rs.ConnectTimeout)
+	w.dnz("delay_loop", rs.DelayLoop)
+	w.dnz("connect_timeout", rs.ConnectTimeout)
 	w.num("retry", rs.Retry)
 	w.dur("delay_before_retry", rs.DelayBeforeRetry)
 	w.dur("warmup", rs.Warmup)
@@ -794,11 +814,11 @@ func (w *printer) checker(c *Checker) {
 	if c.FWMark != 0 {
 		w.line("fwmark", strconv.FormatUint(uint64(c.FWMark), 10))
 	}
-	w.dur("connect_timeout", c.ConnectTimeout)
+	w.dnz("connect_timeout", c.ConnectTimeout)
 	w.num("retry", c.Retry)
 	w.dur("delay_before_retry", c.DelayBeforeRetry)
 	w.dur("warmup", c.Warmup)
-	w.dur("delay_loop", c.DelayLoop)
+	w.dnz("delay_loop", c.DelayLoop)
 	w.boolPtr("alpha", c.Alpha)
 	w.boolPtr("log_all_failures", c.LogAllFailures)
 	switch c.Kind {
@@ -840,7 +860,7 @@ func (w *printer) checker(c *Checker) {
 			w.close()
 		}
 	case "DNS_CHECK":
-		w.line("type", c.DNSType)
+		w.str("type", c.DNSType)
 		w.str("name", c.DNSName)
 	case "UDP_CHECK":
 		if len(c.Payload) > 0 {

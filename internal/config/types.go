@@ -365,7 +365,7 @@ type VirtualServer struct {
 	ConnectTimeout         time.Duration // default 5s
 	Retry                  int           // default 1 (nb_get_retry)
 	DelayBeforeRetry       time.Duration // default 1s (checkers: 3s for HTTP_GET/SSL_GET, delay_loop for DNS_CHECK)
-	Warmup           time.Duration // default delay_loop (0 disables)
+	Warmup                 time.Duration // default delay_loop (0 disables)
 	InhibitOnFailure       bool
 	SMTPAlert              *bool
 	Flags                  []string // flag-1, sh-port, ops, ...
