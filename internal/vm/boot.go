@@ -26,7 +26,8 @@ var ErrNoExitMarker = errors.New("vm: guest ended without the exit marker")
 
 // BootConfig configures Boot.
 type BootConfig struct {
-	// Kernel is the kernel image (Kernel.Vmlinuz); required.
+	// Kernel is the kernel image (Kernel.BootImage()): an ELF vmlinux with a
+	// PVH entry note or a bzImage; required.
 	Kernel string
 	// Initrd is the initramfs file; required.
 	Initrd string

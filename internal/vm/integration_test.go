@@ -36,6 +36,16 @@ func TestIntegrationBoot(t *testing.T) {
 		return
 	}
 
+	k, err := PrepareKernel(context.Background(), KernelConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Vmlinux == "" {
+		t.Errorf("no vmlinux extracted from %s: booting the slower bzImage", k.Vmlinuz)
+	} else if ok, err := hasPVHNote(k.Vmlinux); err != nil || !ok {
+		t.Errorf("hasPVHNote(%s) = %v, %v", k.Vmlinux, ok, err)
+	}
+
 	bin := filepath.Join(t.TempDir(), "vm.test")
 	build := exec.Command("go", "test", "-c", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")

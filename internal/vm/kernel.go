@@ -41,8 +41,12 @@ type Kernel struct {
 	Release string `json:"release"`
 	// Root is the directory the package was unpacked into.
 	Root string `json:"-"`
-	// Vmlinuz is the kernel image to boot.
+	// Vmlinuz is the compressed kernel image (bzImage) from the package.
 	Vmlinuz string `json:"-"`
+	// Vmlinux is the uncompressed ELF kernel extracted from Vmlinuz, booted
+	// through its PVH entry point (much faster under emulation); "" if it
+	// could not be extracted.
+	Vmlinux string `json:"-"`
 	// ModulesDir is the directory holding modules.dep and kernel/.
 	ModulesDir string `json:"-"`
 }
@@ -176,7 +180,7 @@ func PrepareKernel(ctx context.Context, cfg KernelConfig) (*Kernel, error) {
 	if cfg.Package == "" && !refresh {
 		if k, err := readCurrent(dir); err == nil {
 			log.Debug("vm: kernel cached", "package", k.Package, "dir", k.Root)
-			return k, nil
+			return k, ensureVmlinux(ctx, k, log)
 		}
 	}
 	pkg := cfg.Package
@@ -204,7 +208,43 @@ func PrepareKernel(ctx context.Context, cfg KernelConfig) (*Kernel, error) {
 			return nil, err
 		}
 	}
-	return k, nil
+	return k, ensureVmlinux(ctx, k, log)
+}
+
+// BootImage returns the kernel file to boot: Vmlinux if present, else
+// Vmlinuz.
+func (k *Kernel) BootImage() string {
+	if k.Vmlinux != "" {
+		return k.Vmlinux
+	}
+	return k.Vmlinuz
+}
+
+const noVmlinuxName = ".no-vmlinux"
+
+// ensureVmlinux extracts the ELF kernel once. A failure is remembered in a
+// marker file (and the bzImage is booted instead); only a cancelled context
+// is an error.
+func ensureVmlinux(ctx context.Context, k *Kernel, log *slog.Logger) error {
+	if k.Vmlinux != "" {
+		return nil
+	}
+	marker := filepath.Join(k.Root, noVmlinuxName)
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	start := time.Now()
+	if err := extractVmlinux(ctx, k); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("vm: extract vmlinux: %w", ctx.Err())
+		}
+		log.Warn("vm: booting the compressed kernel", "reason", err)
+		_ = os.WriteFile(marker, []byte(err.Error()+"\n"), 0o644)
+		return nil
+	}
+	k.Vmlinux = k.vmlinuxPath()
+	log.Info("vm: extracted vmlinux for PVH boot", "took", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 func readCurrent(dir string) (*Kernel, error) {
@@ -274,6 +314,10 @@ func (k *Kernel) locate(root string) error {
 	}
 	if _, err := os.Stat(k.Vmlinuz); err != nil {
 		return fmt.Errorf("vm: kernel in %s: %w", root, err)
+	}
+	k.Vmlinux = ""
+	if _, err := os.Stat(k.vmlinuxPath()); err == nil {
+		k.Vmlinux = k.vmlinuxPath()
 	}
 	return nil
 }

@@ -115,7 +115,7 @@ func RunTest(ctx context.Context, opts Options) (*Result, error) {
 
 	t2 := time.Now()
 	code, err := Boot(ctx, BootConfig{
-		Kernel:   k.Vmlinuz,
+		Kernel:   k.BootImage(),
 		Initrd:   f.Name(),
 		Nonce:    nonce,
 		MemoryMB: opts.MemoryMB,
