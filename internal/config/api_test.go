@@ -68,3 +68,41 @@ func TestVirtualServerString(t *testing.T) {
 		}
 	}
 }
+
+func TestLookups(t *testing.T) {
+	c, _, err := ParseFile("testdata/full.conf", fixtureOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, ok := c.Script("chk"); !ok || s.Rise != 3 {
+		t.Errorf("Script(chk) = %+v, %v", s, ok)
+	}
+	if _, ok := c.Script("nope"); ok {
+		t.Error("Script(nope) found")
+	}
+	if p, ok := c.TrackProcess("proc"); !ok || p.Process != "nginx" {
+		t.Errorf("TrackProcess = %+v", p)
+	}
+	if i, ok := c.Instance("VI_2"); !ok || i.VRID != 2 || i.IPv6() {
+		t.Errorf("Instance(VI_2) = %+v", i)
+	}
+	if g, ok := c.SyncGroupOf("VI_2"); !ok || g.Name != "SG" {
+		t.Errorf("SyncGroupOf = %+v", g)
+	}
+	if _, ok := c.SyncGroupOf("VI_9"); ok {
+		t.Error("SyncGroupOf(VI_9) found")
+	}
+	if g, ok := c.VirtualServerGroup("V6G"); !ok || len(g.Entries) != 2 {
+		t.Errorf("VirtualServerGroup = %+v", g)
+	}
+	b, _, err := ParseFile("testdata/bfd.conf", fixtureOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x, ok := b.BFDInstance("bfd6"); !ok || x.TTL != 250 || !x.Passive {
+		t.Errorf("BFDInstance = %+v", x)
+	}
+	if f, ok := b.TrackFile("tf"); !ok || f.InitValue != 3 {
+		t.Errorf("TrackFile = %+v", f)
+	}
+}
