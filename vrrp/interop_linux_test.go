@@ -75,6 +75,11 @@ func startGo(t *testing.T, ns *testutil.NetNS, o goOpts) *goRouter {
 		Name: "go", Version: o.version, VRID: o.vrid, Priority: o.prio, AdvertInterval: o.advert,
 		Source: conn.Source(), Addrs: []netip.Addr{o.vip.Addr()}, Peers: o.peers, NoPreempt: o.noPreempt,
 	}
+	if len(o.peers) > 0 {
+		// keepalived 2.2.7 sends IPv6 unicast adverts with hop limit 64
+		// (seen with tshark) and checks no TTL on unicast itself.
+		cfg.UnicastTTL = vrrp.TTLRange{Min: 1, Max: 255}
+	}
 	switch {
 	case o.ah:
 		cfg.AuthType = vrrp.AuthAH
@@ -367,7 +372,7 @@ func TestInteropTheyWin(t *testing.T) {
 			ka.WaitState(t, "VI_1", "MASTER", f.timeout())
 			wantHolder(t, f.vip, b, a, b)
 			if st := g.inst.State(); st != vrrp.StateBackup {
-				t.Errorf("our state = %v, want BACKUP", st)
+				t.Errorf("our state = %v, want BACKUP; stats %+v; conn %+v", st, g.inst.Stats(), g.conn.Stats())
 			}
 			ka.Kill()
 			g.waitState(vrrp.StateMaster, f.timeout())

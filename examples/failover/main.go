@@ -101,6 +101,11 @@ func run(iface string, vrid, prio uint8, vipList string, advert time.Duration, v
 		Name: iface, VRID: vrid, Priority: prio, Version: version, AdvertInterval: advert,
 		Source: conn.Source(), Addrs: addrs, Peers: peers, NoPreempt: nopreempt,
 	}
+	if len(peers) > 0 {
+		// As keepalived: no TTL check on unicast (keepalived 2.2.7 itself
+		// sends IPv6 unicast adverts with hop limit 64).
+		cfg.UnicastTTL = vrrp.TTLRange{Min: 1, Max: 255}
+	}
 	switch {
 	case ah:
 		cfg.AuthType = vrrp.AuthAH
