@@ -19,6 +19,8 @@ type decoder struct {
 	rulePref uint32
 	gseen    map[string]bool   // keywords seen in global_defs
 	iseen    []map[string]bool // keywords seen per vrrp_instance
+	// sgHasGroup records, per sync group, whether it has a group block
+	sgHasGroup []bool
 }
 
 func newDecoder(p *pre) *decoder {

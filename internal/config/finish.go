@@ -86,7 +86,7 @@ func (d *decoder) finish() {
 
 	inGroup := map[string]string{}
 	var groups []SyncGroup
-	for _, sg := range d.cfg.SyncGroups {
+	for gi, sg := range d.cfg.SyncGroups {
 		var members []string
 		for _, m := range sg.Group {
 			if !names[m] {
@@ -101,7 +101,10 @@ func (d *decoder) finish() {
 			members = append(members, m)
 		}
 		if len(members) == 0 {
-			// keepalived silently drops a sync group without members
+			// keepalived drops it, silently when there is no group block
+			if d.sgHasGroup[gi] {
+				d.warnf(sg.Pos, "sync group %s has no virtual router(s), removing", sg.Name)
+			}
 			continue
 		}
 		sg.Group = members

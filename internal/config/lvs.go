@@ -327,6 +327,10 @@ func (d *decoder) finishVS(vs *VirtualServer, n *node) {
 			d.warnf(rs.Pos, "fwmark virtual server %s, real server %s has port specified, clearing", name, rs.Addr)
 			rs.Port = 0
 		}
+		if slices.ContainsFunc(kept, func(k RealServer) bool { return k.Addr == rs.Addr && k.Port == rs.Port }) {
+			d.warnf(rs.Pos, "virtual server %s: real server %s is duplicated, removing second rs", name, netip.AddrPortFrom(rs.Addr, rs.Port))
+			continue
+		}
 		kept = append(kept, rs)
 	}
 	vs.RealServers = kept

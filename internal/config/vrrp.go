@@ -151,7 +151,15 @@ func (d *decoder) trackProcess(n *node) {
 
 // syncGroupHandlers work on the last sync group.
 var syncGroupHandlers = map[string]handler{
-	"group": func(d *decoder, n *node) { g := d.curSG(); g.Group = append(g.Group, d.names(n)...) },
+	"group": func(d *decoder, n *node) {
+		g := d.curSG()
+		names := d.names(n)
+		if n.block && len(names) == 0 {
+			d.warnf(n.name.pos, "sync group %s has empty group block", g.Name)
+		}
+		d.sgHasGroup[len(d.cfg.SyncGroups)-1] = true
+		g.Group = append(g.Group, names...)
+	},
 	"track_interface": func(d *decoder, n *node) {
 		g := d.curSG()
 		g.TrackInterfaces = append(g.TrackInterfaces, d.tracks(n, -253, 253)...)
@@ -193,9 +201,18 @@ func (d *decoder) syncGroup(n *node) {
 	if !ok {
 		return
 	}
+	for _, g := range d.cfg.SyncGroups {
+		if g.Name == name {
+			d.warnf(n.name.pos, "vrrp sync group %s already defined, ignoring", name)
+			return
+		}
+	}
 	d.cfg.SyncGroups = append(d.cfg.SyncGroups, SyncGroup{Name: name, Pos: n.name.pos})
-	d.block(n.children, syncGroupHandlers, keywords("notify_deleted"), nil)
+	d.sgHasGroup = append(d.sgHasGroup, false)
+	d.block(n.children, syncGroupHandlers, sgKnown, nil)
 }
+
+var sgKnown = keywords("notify_deleted")
 
 func (d *decoder) bfdInstance(n *node) {
 	name, ok := d.blockName(n)
