@@ -19,15 +19,29 @@ import (
 	"github.com/nux-root/keepalived-go/internal/testutil"
 )
 
-// BenchmarkInteropHold holds 100 sessions between our Mux (namespace A) and
-// FRR bfdd (namespace B) at a given interval × 3 and reports, over the same
-// wall-clock window, the CPU used by our process (getrusage) and by bfdd
-// (/proc/PID/stat), as a percentage of one core. Then bfdd is killed and
-// the latency from the kill to each of our sessions going Down (diag 1) is
-// reported. Needs root; run with -benchtime=1x.
+// BenchmarkInteropHold holds 100 sessions between two network namespaces at
+// a given interval × 3, for three pairings run side by side on the same
+// machine in one run:
+//
+//   - ours-frr: our Mux in A, FRR bfdd in B. CPU of our process (getrusage)
+//     and of bfdd (/proc/PID/stat) over the same wall-clock window, as % of
+//     one core; then bfdd is killed and the latency from the kill to each of
+//     our sessions going Down (diag 1) is reported.
+//   - frr-frr: bfdd in both; CPU of A's bfdd; B's bfdd is killed and the
+//     time until A's vtysh shows every session down is reported (coarse:
+//     one vtysh call takes ~25 ms).
+//   - ours-ours: our Mux in both (one process: the CPU figure is per side,
+//     half the process); B's transport is closed abruptly and A's
+//     detection latency is reported.
+//
+// Needs root and FRR; run with -benchtime=1x.
 func BenchmarkInteropHold(b *testing.B) {
 	for _, iv := range []time.Duration{50 * time.Millisecond, 10 * time.Millisecond} {
-		b.Run(fmt.Sprintf("100x%dms", iv/time.Millisecond), func(b *testing.B) { benchHold(b, 100, iv, 5*time.Second) })
+		for _, pairing := range []string{"ours-frr", "frr-frr", "ours-ours"} {
+			b.Run(fmt.Sprintf("%s/100x%dms", pairing, iv/time.Millisecond), func(b *testing.B) {
+				benchHold(b, pairing, 100, iv, 5*time.Second)
+			})
+		}
 	}
 }
 
@@ -50,120 +64,229 @@ func cpuPID(pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
-func benchHold(b *testing.B, n int, iv, window time.Duration) {
-	testutil.RequireRoot(b)
-	if _, err := os.Stat("/usr/lib/frr/bfdd"); err != nil {
-		testutil.Skip(b, "FRR bfdd not installed: %v", err)
-	}
+type benchNet struct {
+	na, nb *testutil.NetNS
+	as, bs []netip.Addr
+}
+
+// newBenchNet gives A 198.51.100.1..n and B 203.0.113.1..n on one veth.
+func newBenchNet(b *testing.B, n int) *benchNet {
 	na, nb := testutil.NewPair(b)
 	na.Run(b, "ip", "route", "add", "203.0.113.0/24", "dev", "eth0")
 	nb.Run(b, "ip", "route", "add", "198.51.100.0/24", "dev", "eth0")
+	bn := &benchNet{na: na, nb: nb, as: make([]netip.Addr, n), bs: make([]netip.Addr, n)}
+	var ba, bb strings.Builder
+	for i := range n {
+		bn.as[i] = netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)})
+		bn.bs[i] = netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)})
+		fmt.Fprintf(&ba, "addr add %s/32 dev eth0\n", bn.as[i])
+		fmt.Fprintf(&bb, "addr add %s/32 dev eth0\n", bn.bs[i])
+	}
+	for _, x := range []struct {
+		ns   *testutil.NetNS
+		text string
+	}{{na, ba.String()}, {nb, bb.String()}} {
+		f := filepath.Join(b.TempDir(), "ip-batch")
+		if err := os.WriteFile(f, []byte(x.text), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		x.ns.Run(b, "ip", "-batch", f)
+	}
+	return bn
+}
+
+func frrPeersConf(peers, locals []netip.Addr, iv time.Duration) string {
 	var conf strings.Builder
 	conf.WriteString("bfd\n")
-	as, bs := make([]netip.Addr, n), make([]netip.Addr, n)
-	for i := range n {
-		as[i] = netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)})
-		bs[i] = netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)})
-		na.Run(b, "ip", "addr", "add", as[i].String()+"/32", "dev", "eth0")
-		nb.Run(b, "ip", "addr", "add", bs[i].String()+"/32", "dev", "eth0")
-		ms := int(iv / time.Millisecond)
-		fmt.Fprintf(&conf, " peer %s local-address %s\n  transmit-interval %d\n  receive-interval %d\n  detect-multiplier 3\n  no shutdown\n !\n", as[i], bs[i], ms, ms)
+	ms := int(iv / time.Millisecond)
+	for i := range peers {
+		fmt.Fprintf(&conf, " peer %s local-address %s\n  transmit-interval %d\n  receive-interval %d\n  detect-multiplier 3\n  no shutdown\n !\n", peers[i], locals[i], ms, ms)
 	}
 	conf.WriteString("!\n")
-	frr := testutil.StartBFDD(b, nb, conf.String())
-	pidText, err := os.ReadFile(filepath.Join(frr.Dir, "bfdd.pid"))
+	return conf.String()
+}
+
+func frrPID(b *testing.B, f *testutil.BFDD) int {
+	pidText, err := os.ReadFile(filepath.Join(f.Dir, "bfdd.pid"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	frrPID, _ := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidText)))
+	return pid
+}
 
-	ours := startUDPMux(b, na, bfd.UDPConfig{})
+func addOurs(b *testing.B, m *udpMux, peers, locals []netip.Addr, iv time.Duration) []uint32 {
 	cfg := bfd.Config{DesiredMinTxInterval: iv, RequiredMinRxInterval: iv, DetectMultiplier: 3}
-	discrs := make([]uint32, n)
-	for i := range n {
-		d, err := ours.Add(b.Context(), bfd.SessionConfig{Peer: bs[i], Local: as[i], Config: cfg})
+	discrs := make([]uint32, len(peers))
+	for i := range peers {
+		d, err := m.Add(b.Context(), bfd.SessionConfig{Peer: peers[i], Local: locals[i], Config: cfg})
 		if err != nil {
 			b.Fatal(err)
 		}
 		discrs[i] = d
 	}
-	// All Up on both sides, polls finished.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		sts, _ := ours.Sessions(b.Context())
-		up := 0
-		for _, st := range sts {
-			if st.State == bfd.StateUp && !st.Polling && st.TxInterval == iv {
-				up++
-			}
+	return discrs
+}
+
+func oursUp(b *testing.B, m *udpMux, iv time.Duration) int {
+	sts, _ := m.Sessions(b.Context())
+	up := 0
+	for _, st := range sts {
+		if st.State == bfd.StateUp && !st.Polling && st.TxInterval == iv {
+			up++
 		}
-		peers, _ := frr.Peers()
-		frrUp := 0
-		for _, p := range peers {
-			if p.Status == "up" {
-				frrUp++
-			}
+	}
+	return up
+}
+
+func frrUp(f *testutil.BFDD) int {
+	peers, _ := f.Peers()
+	up := 0
+	for _, p := range peers {
+		if p.Status == "up" {
+			up++
 		}
-		if up == n && frrUp == n {
-			break
-		}
+	}
+	return up
+}
+
+// waitAll polls cond (bounded) until it reports true.
+func waitAll(b *testing.B, what string, timeout time.Duration, cond func() bool) {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
 		if time.Now().After(deadline) {
-			b.Fatalf("after 30 s: %d of ours Up at %v, %d of FRR's up", up, iv, frrUp)
+			b.Fatalf("%s not reached within %v", what, timeout)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	time.Sleep(time.Second)
+}
 
-	for b.Loop() {
-		s0, f0, w0 := cpuSelf(), cpuPID(frrPID), time.Now()
-		time.Sleep(window)
-		s1, f1, w1 := cpuSelf(), cpuPID(frrPID), time.Now()
-		wall := w1.Sub(w0)
-		b.ReportMetric(100*float64(s1-s0)/float64(wall), "ours-cpu-%")
-		b.ReportMetric(100*float64(f1-f0)/float64(wall), "frr-cpu-%")
-	}
-	sts, _ := ours.Sessions(b.Context())
-	for _, st := range sts {
-		if st.State != bfd.StateUp {
-			b.Logf("session %v %v after the window", st.Peer, st.State)
-		}
-	}
-	flaps := 0
-	ours.rec.mu.Lock()
-	for _, c := range ours.rec.ch {
+// flapsOf counts transitions out of Up before now.
+func flapsOf(r *recorder) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, c := range r.ch {
 		if c.From == bfd.StateUp {
-			flaps++
+			n++
 		}
 	}
-	ours.rec.mu.Unlock()
-	b.ReportMetric(float64(flaps), "flaps")
-	if flaps > 0 {
-		hist := map[string]int{}
-		ours.rec.mu.Lock()
-		for _, c := range ours.rec.ch {
-			hist[fmt.Sprintf("%v->%v (%v)", c.From, c.To, c.Reason)]++
-		}
-		ours.rec.mu.Unlock()
-		b.Logf("transitions of our sessions: %v", hist)
-	}
+	return n
+}
 
-	killed := time.Now()
-	frr.Kill()
-	deadline = time.Now().Add(10 * time.Second)
+// downLatencies waits until every discr has a Down (diag 1) transition and
+// returns the latencies from t0, sorted.
+func downLatencies(b *testing.B, r *recorder, discrs []uint32, t0 time.Time) []time.Duration {
+	deadline := time.Now().Add(10 * time.Second)
 	var lat []time.Duration
-	for len(lat) < n && time.Now().Before(deadline) {
+	for time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 		lat = lat[:0]
+		r.mu.Lock()
 		for _, d := range discrs {
-			if c, ok := ours.rec.last(d); ok && c.To == bfd.StateDown && c.Diag == bfd.DiagControlDetectExpired {
-				lat = append(lat, c.At.Sub(killed))
+			for i := len(r.ch) - 1; i >= 0; i-- {
+				c := r.ch[i]
+				if c.Discriminator == d && c.To == bfd.StateDown && c.Diag == bfd.DiagControlDetectExpired && c.At.After(t0) {
+					lat = append(lat, c.At.Sub(t0))
+					break
+				}
 			}
 		}
+		r.mu.Unlock()
+		if len(lat) == len(discrs) {
+			slices.Sort(lat)
+			return lat
+		}
 	}
-	if len(lat) < n {
-		b.Fatalf("only %d of %d sessions Down after kill", len(lat), n)
-	}
-	slices.Sort(lat)
+	b.Fatalf("only %d of %d sessions Down", len(lat), len(discrs))
+	return nil
+}
+
+func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)/2])/1e6, "detect-median-ms")
 	b.ReportMetric(float64(lat[len(lat)-1])/1e6, "detect-max-ms")
+}
+
+func benchHold(b *testing.B, pairing string, n int, iv, window time.Duration) {
+	testutil.RequireRoot(b)
+	if _, err := os.Stat("/usr/lib/frr/bfdd"); err != nil {
+		testutil.Skip(b, "FRR bfdd not installed: %v", err)
+	}
+	bn := newBenchNet(b, n)
+	var (
+		ma, mb     *udpMux
+		fa, fb     *testutil.BFDD
+		discrs     []uint32
+		cpuA, cpuB func() time.Duration
+	)
+	switch pairing {
+	case "ours-frr":
+		fb = testutil.StartBFDD(b, bn.nb, frrPeersConf(bn.as, bn.bs, iv))
+		ma = startUDPMux(b, bn.na, bfd.UDPConfig{})
+		discrs = addOurs(b, ma, bn.bs, bn.as, iv)
+		pid := frrPID(b, fb)
+		cpuA, cpuB = cpuSelf, func() time.Duration { return cpuPID(pid) }
+		waitAll(b, "all Up", 30*time.Second, func() bool { return oursUp(b, ma, iv) == n && frrUp(fb) == n })
+	case "frr-frr":
+		fa = testutil.StartBFDD(b, bn.na, frrPeersConf(bn.bs, bn.as, iv))
+		fb = testutil.StartBFDD(b, bn.nb, frrPeersConf(bn.as, bn.bs, iv))
+		pa, pb := frrPID(b, fa), frrPID(b, fb)
+		cpuA, cpuB = func() time.Duration { return cpuPID(pa) }, func() time.Duration { return cpuPID(pb) }
+		waitAll(b, "all up", 30*time.Second, func() bool { return frrUp(fa) == n && frrUp(fb) == n })
+	case "ours-ours":
+		ma = startUDPMux(b, bn.na, bfd.UDPConfig{})
+		mb = startUDPMux(b, bn.nb, bfd.UDPConfig{})
+		discrs = addOurs(b, ma, bn.bs, bn.as, iv)
+		addOurs(b, mb, bn.as, bn.bs, iv)
+		cpuA = func() time.Duration { return cpuSelf() / 2 }
+		waitAll(b, "all Up", 30*time.Second, func() bool { return oursUp(b, ma, iv) == n && oursUp(b, mb, iv) == n })
+	}
+	time.Sleep(time.Second)
+	for b.Loop() {
+		a0, w0 := cpuA(), time.Now()
+		var b0 time.Duration
+		if cpuB != nil {
+			b0 = cpuB()
+		}
+		time.Sleep(window)
+		wall := time.Since(w0)
+		b.ReportMetric(100*float64(cpuA()-a0)/float64(wall), "A-cpu-%")
+		if cpuB != nil {
+			b.ReportMetric(100*float64(cpuB()-b0)/float64(wall), "B-cpu-%")
+		}
+	}
+	switch pairing {
+	case "ours-frr":
+		b.ReportMetric(float64(flapsOf(ma.rec)), "flaps")
+		t0 := time.Now()
+		fb.Kill()
+		reportLatency(b, downLatencies(b, ma.rec, discrs, t0))
+	case "ours-ours":
+		b.ReportMetric(float64(flapsOf(ma.rec)), "flaps")
+		t0 := time.Now()
+		_ = mb.tr.Close() // abrupt: no AdminDown goodbye
+		reportLatency(b, downLatencies(b, ma.rec, discrs, t0))
+	case "frr-frr":
+		t0 := time.Now()
+		fb.Kill()
+		waitAllFast(b, func() bool {
+			peers, _ := fa.Peers()
+			for _, p := range peers {
+				if p.Status == "up" {
+					return false
+				}
+			}
+			return len(peers) == n
+		})
+		b.ReportMetric(float64(time.Since(t0))/1e6, "all-down-vtysh-ms")
+	}
+}
+
+func waitAllFast(b *testing.B, cond func() bool) {
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatal("condition not reached within 10s")
+		}
+	}
 }

@@ -64,7 +64,10 @@ type Transport interface {
 
 // SessionConfig configures one session of a [Mux].
 type SessionConfig struct {
-	// Peer is the remote address. Required.
+	// Peer is the remote address. Required. For a link-local peer set
+	// IfIndex: a zone name would be resolved by the Go runtime in the
+	// network namespace of the loop's thread, which need not be the one
+	// the transport's sockets live in.
 	Peer netip.Addr
 	// Local is the source address; invalid lets the transport choose.
 	Local netip.Addr
@@ -316,7 +319,7 @@ func (m *Mux) Add(ctx context.Context, sc SessionConfig) (uint32, error) {
 	var discr uint32
 	var err error
 	if derr := m.do(ctx, func() {
-		key := addrKey{peer: sc.Peer.Unmap(), ifIndex: sc.IfIndex, multiHop: sc.MultiHop}
+		key := addrKey{peer: sc.Peer.Unmap().WithZone(""), ifIndex: sc.IfIndex, multiHop: sc.MultiHop}
 		if _, dup := m.byAddr[key]; dup {
 			err = fmt.Errorf("bfd: session to %v already exists", sc.Peer)
 			return
@@ -437,7 +440,7 @@ func (m *Mux) input(p rxPacket) {
 		return
 	}
 	var e *entry
-	peer := p.meta.Peer.Unmap()
+	peer := p.meta.Peer.Unmap().WithZone("")
 	if d := m.pkt.YourDiscriminator; d != 0 {
 		e = m.byDiscr[d]
 		if e != nil && (e.key.peer != peer || e.key.multiHop != p.meta.MultiHop) {

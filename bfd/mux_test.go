@@ -204,6 +204,9 @@ func TestMuxManySessions(t *testing.T) {
 				if st.State != bfd.StateUp || st.TxInterval != 50*time.Millisecond {
 					t.Fatalf("session %v: %v tx %v", st.Peer, st.State, st.TxInterval)
 				}
+				if st.Stats.Transitions > 2 {
+					t.Errorf("session %v flapped: %d transitions", st.Peer, st.Stats.Transitions)
+				}
 				if st.Stats.Received < 100 {
 					t.Errorf("session %v received only %d packets in 10 s", st.Peer, st.Stats.Received)
 				}

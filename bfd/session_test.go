@@ -224,7 +224,7 @@ func TestJitter(t *testing.T) {
 		}
 		seenLo, seenHi := false, false
 		for range 2000 {
-			got := int64(s.jitter(100 * time.Millisecond) / time.Millisecond)
+			got := int64(s.jitter(100*time.Millisecond) / time.Millisecond)
 			if got < tt.lo || got > tt.hi {
 				t.Fatalf("mult %d: jittered 100ms to %dms, want %d..%d", tt.mult, got, tt.lo, tt.hi)
 			}

@@ -87,19 +87,24 @@ func TestIntegrationUDP(t *testing.T) {
 	fast := bfd.Config{DesiredMinTxInterval: 50 * time.Millisecond, RequiredMinRxInterval: 50 * time.Millisecond}
 	type pair struct{ da, db uint32 }
 	var pairs []pair
+	llA, idxA := linkLocal(t, a)
+	llB, idxB := linkLocal(t, b)
 	for _, c := range []struct {
 		local, peer netip.Addr
 		multiHop    bool
+		ifIndexA    int
+		ifIndexB    int
 	}{
-		{pairA4, pairB4, false},
-		{pairA6, pairB6, false},
-		{pairA4, pairB4, true},
+		{pairA4, pairB4, false, 0, 0},
+		{pairA6, pairB6, false, 0, 0},
+		{pairA4, pairB4, true, 0, 0},
+		{llA, llB, false, idxA, idxB}, // link-local: the interface is given by index
 	} {
-		da, err := ma.Add(t.Context(), bfd.SessionConfig{Peer: c.peer, Local: c.local, MultiHop: c.multiHop, Config: fast})
+		da, err := ma.Add(t.Context(), bfd.SessionConfig{Peer: c.peer, Local: c.local, MultiHop: c.multiHop, IfIndex: c.ifIndexA, Config: fast})
 		if err != nil {
 			t.Fatal(err)
 		}
-		db, err := mb.Add(t.Context(), bfd.SessionConfig{Peer: c.local, Local: c.peer, MultiHop: c.multiHop, Config: fast})
+		db, err := mb.Add(t.Context(), bfd.SessionConfig{Peer: c.local, Local: c.peer, MultiHop: c.multiHop, IfIndex: c.ifIndexB, Config: fast})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -170,4 +175,32 @@ func TestIntegrationUDPDisabled(t *testing.T) {
 	if _, err := bfd.ListenUDP(bfd.UDPConfig{DisableIPv4: true, DisableIPv6: true}); err == nil {
 		t.Error("ListenUDP with no family succeeded")
 	}
+}
+
+// linkLocal returns the IPv6 link-local address and index of eth0 in ns.
+func linkLocal(t *testing.T, ns *testutil.NetNS) (netip.Addr, int) {
+	t.Helper()
+	out := ns.Run(t, "ip", "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link")
+	f := strings.Fields(out)
+	for i, w := range f {
+		if w == "inet6" && i+1 < len(f) {
+			p, err := netip.ParsePrefix(f[i+1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var idx int
+			if err := ns.Do(func() error {
+				ifi, err := net.InterfaceByName("eth0")
+				if err == nil {
+					idx = ifi.Index
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return p.Addr(), idx
+		}
+	}
+	t.Fatalf("no link-local address on eth0 in %s: %q", ns.Name, out)
+	return netip.Addr{}, 0
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/nux-root/keepalived-go/bfd"
 	"github.com/nux-root/keepalived-go/bfd/bfdtest"
 )
@@ -89,3 +91,5 @@ func TestNetwork(t *testing.T) {
 	}
 	_ = ta.Close()
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
