@@ -1,0 +1,247 @@
+package testutil
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// frrDir is where Debian's frr package installs its daemons.
+const frrDir = "/usr/lib/frr"
+
+// VRRPDMacvlan is a macvlan interface FRR vrrpd needs for one virtual router
+// (it does not create them itself): on Parent, with the virtual MAC
+// 00:00:5e:00:01:VRID (00:00:5e:00:02:VRID for IPv6) and Addrs on it.
+type VRRPDMacvlan struct {
+	Parent string   // parent interface, e.g. "eth0"
+	VRID   uint8    // virtual router ID
+	IPv6   bool     // the IPv6 virtual router's MAC instead of the IPv4 one
+	Addrs  []string // prefixes to add, e.g. "192.0.2.100/24"
+}
+
+// VRRPDRouter is one virtual router from FRR's "show vrrp json".
+type VRRPDRouter struct {
+	VRID                  int         `json:"vrid"`
+	Version               int         `json:"version"`
+	Interface             string      `json:"interface"`
+	Shutdown              bool        `json:"shutdown"`
+	PreemptMode           bool        `json:"preemptMode"`
+	AcceptMode            bool        `json:"acceptMode"`
+	AdvertisementInterval int         `json:"advertisementInterval"` // ms
+	V4                    VRRPDFamily `json:"v4"`
+	V6                    VRRPDFamily `json:"v6"`
+}
+
+// VRRPDFamily is the IPv4 or IPv6 half of a [VRRPDRouter].
+type VRRPDFamily struct {
+	Interface          string   `json:"interface"` // the macvlan
+	VMAC               string   `json:"vmac"`
+	PrimaryAddress     string   `json:"primaryAddress"`
+	Status             string   `json:"status"` // "Initialize", "Backup", "Master"
+	EffectivePriority  int      `json:"effectivePriority"`
+	MasterDownInterval int      `json:"masterDownInterval"` // ms
+	Addresses          []string `json:"addresses"`
+}
+
+// VRRPD is FRR's zebra and vrrpd running in a namespace, started by
+// [StartVRRPD].
+type VRRPD struct {
+	// Dir is the private directory (mode 0777: FRR runs as user frr).
+	Dir string
+
+	t     testing.TB
+	ns    *NetNS
+	vtysh string
+	zebra *daemon
+	vrrpd *daemon
+}
+
+// daemon is one FRR process.
+type daemon struct {
+	name   string
+	log    string
+	proc   *os.Process
+	exited chan struct{}
+	once   sync.Once
+}
+
+// StartVRRPD creates the macvlans, then runs FRR zebra and vrrpd with conf
+// (vrrpd syntax, e.g. "interface eth0\n vrrp 5 version 3\n vrrp 5 priority
+// 150\n vrrp 5 ip 192.0.2.100\n!") inside ns with private pid files and
+// sockets. It returns once vrrpd answers on its vty socket. Cleanup kills
+// both and prints their logs if the test failed; the macvlans go with the
+// namespace.
+func StartVRRPD(t testing.TB, ns *NetNS, conf string, macvlans ...VRRPDMacvlan) *VRRPD {
+	t.Helper()
+	for _, d := range []string{"zebra", "vrrpd"} {
+		if _, err := os.Stat(filepath.Join(frrDir, d)); err != nil {
+			Skip(t, "FRR %s not installed (%v); make deps installs frr", d, err)
+			return nil
+		}
+	}
+	v := &VRRPD{t: t, ns: ns, vtysh: RequireCommand(t, "vtysh")}
+	for i, m := range macvlans {
+		name := fmt.Sprintf("vrrp%d-%d-%d", map[bool]int{false: 4, true: 6}[m.IPv6], m.VRID, i)
+		mac := fmt.Sprintf("00:00:5e:00:%02x:%02x", map[bool]int{false: 1, true: 2}[m.IPv6], m.VRID)
+		ns.ip(t, "link", "add", name, "link", m.Parent, "type", "macvlan", "mode", "bridge")
+		ns.ip(t, "link", "set", name, "address", mac)
+		ns.sysctl(t, "net.ipv6.conf."+name+".accept_dad", "0")
+		for _, a := range m.Addrs {
+			ns.ip(t, "addr", "add", a, "dev", name)
+		}
+		ns.ip(t, "link", "set", name, "up")
+	}
+	dir, err := os.MkdirTemp("", "kgo-vrrpd-")
+	if err != nil {
+		t.Fatalf("testutil: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o777); err != nil {
+		t.Fatalf("testutil: %v", err)
+	}
+	v.Dir = dir
+	t.Cleanup(func() {
+		v.Kill()
+		if t.Failed() {
+			for _, d := range []*daemon{v.vrrpd, v.zebra} {
+				if d != nil {
+					b, _ := os.ReadFile(d.log)
+					t.Logf("FRR %s in %s log:\n%s", d.name, ns.Name, b)
+				}
+			}
+			t.Logf("vrrpd config:\n%s", conf)
+		}
+	})
+	zserv := filepath.Join(dir, "zserv.api")
+	v.zebra = v.start(t, "zebra", "")
+	if !waitFor(daemonStartTimeout, v.zebra.exited, func() bool { _, err := os.Stat(zserv); return err == nil }) {
+		t.Fatalf("testutil: FRR zebra in %s did not create %s", ns.Name, zserv)
+	}
+	v.vrrpd = v.start(t, "vrrpd", conf)
+	if !waitFor(daemonStartTimeout, v.vrrpd.exited, func() bool { _, err := v.Vtysh("show vrrp json"); return err == nil }) {
+		t.Fatalf("testutil: FRR vrrpd in %s not answering on its vty socket", ns.Name)
+	}
+	return v
+}
+
+func (v *VRRPD) start(t testing.TB, name, conf string) *daemon {
+	t.Helper()
+	cfg := filepath.Join(v.Dir, name+".conf")
+	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
+		t.Fatalf("testutil: %v", err)
+	}
+	d := &daemon{name: name, log: filepath.Join(v.Dir, name+".log"), exited: make(chan struct{})}
+	logf, err := os.Create(d.log)
+	if err != nil {
+		t.Fatalf("testutil: %v", err)
+	}
+	defer logf.Close()
+	cmd := v.ns.Command(context.Background(), filepath.Join(frrDir, name),
+		"-f", cfg, "-i", filepath.Join(v.Dir, name+".pid"), "--vty_socket", v.Dir, "-P", "0",
+		"-z", filepath.Join(v.Dir, "zserv.api"), "--log", "stdout")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("testutil: start FRR %s in %s: %v", name, v.ns.Name, err)
+	}
+	d.proc = cmd.Process
+	go func() {
+		_ = cmd.Wait()
+		close(d.exited)
+	}()
+	return d
+}
+
+// waitFor polls cond every 50 ms until it is true, exited is closed or
+// timeout passes; it reports whether cond became true.
+func waitFor(timeout time.Duration, exited <-chan struct{}, cond func() bool) bool {
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+	}
+	return false
+}
+
+// Vtysh runs one vtysh command against vrrpd and returns its output.
+func (v *VRRPD) Vtysh(command string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, v.vtysh, "--vty_socket", v.Dir, "-d", "vrrpd", "-c", command)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("testutil: vtysh -d vrrpd -c %q: %w: %s", command, err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
+
+// Routers returns vrrpd's virtual routers ("show vrrp json").
+func (v *VRRPD) Routers() ([]VRRPDRouter, error) {
+	out, err := v.Vtysh("show vrrp json")
+	if err != nil {
+		return nil, err
+	}
+	var rs []VRRPDRouter
+	if err := json.Unmarshal([]byte(out), &rs); err != nil {
+		return nil, fmt.Errorf("testutil: show vrrp json: %w: %q", err, out)
+	}
+	return rs, nil
+}
+
+// WaitState polls until virtual router vrid's IPv4 (or, with ipv6, IPv6)
+// status is state ("Master", "Backup"), and fails the test after timeout.
+func (v *VRRPD) WaitState(t testing.TB, vrid int, ipv6 bool, state string, timeout time.Duration) {
+	t.Helper()
+	var last []VRRPDRouter
+	var lastErr error
+	if waitFor(timeout, nil, func() bool {
+		last, lastErr = v.Routers()
+		for _, r := range last {
+			if r.VRID == vrid && ((!ipv6 && r.V4.Status == state) || (ipv6 && r.V6.Status == state)) {
+				return true
+			}
+		}
+		return false
+	}) {
+		return
+	}
+	t.Fatalf("testutil: FRR vrrpd in %s: vrid %d not %s within %v; last %+v (err %v)", v.ns.Name, vrid, state, timeout, last, lastErr)
+}
+
+// KillVRRPD SIGKILLs vrrpd only (zebra keeps running).
+func (v *VRRPD) KillVRRPD() { v.vrrpd.kill(v.t, v.ns) }
+
+// Kill SIGKILLs vrrpd, then zebra, and waits until both have exited.
+func (v *VRRPD) Kill() {
+	if v.vrrpd != nil {
+		v.vrrpd.kill(v.t, v.ns)
+	}
+	if v.zebra != nil {
+		v.zebra.kill(v.t, v.ns)
+	}
+}
+
+func (d *daemon) kill(t testing.TB, ns *NetNS) {
+	d.once.Do(func() {
+		_ = d.proc.Signal(syscall.SIGKILL)
+		select {
+		case <-d.exited:
+		case <-time.After(killWait):
+			t.Errorf("testutil: FRR %s %d in %s still running after SIGKILL", d.name, d.proc.Pid, ns.Name)
+		}
+	})
+}
