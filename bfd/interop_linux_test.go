@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,11 @@ func frrConf(peer, local string, multiHop bool, intervalMS int) string {
 // dumpPayloads logs the hex of every BFD payload in pcap from src, and,
 // with KGO_BFD_WRITE_CAPTURES=1, writes them to testdata/name.hex.
 func dumpPayloads(t *testing.T, pcap, src, name string) {
+	if dir := os.Getenv("KGO_BFD_KEEP_PCAP"); dir != "" {
+		if data, err := os.ReadFile(pcap); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, name+".pcap"), data, 0o644)
+		}
+	}
 	rows := testutil.TsharkFields(t, pcap, "ip.src", "ipv6.src", "udp.payload")
 	var lines []string
 	seen := map[string]bool{}
