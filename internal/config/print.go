@@ -687,9 +687,9 @@ func (w *printer) bfd(b *BFDInstance) {
 	w.open("bfd_instance", quote(b.Name))
 	w.addr("neighbor_ip", b.NeighborIP)
 	w.addr("source_ip", b.SourceIP)
-	w.num("min_rx", int(b.MinRx/time.Millisecond))
-	w.num("min_tx", int(b.MinTx/time.Millisecond))
-	w.num("idle_tx", int(b.IdleTx/time.Millisecond))
+	w.line("min_rx", fmtSeconds(b.MinRx*1000)) // milliseconds
+	w.line("min_tx", fmtSeconds(b.MinTx*1000))
+	w.line("idle_tx", fmtSeconds(b.IdleTx*1000))
 	w.nz("multiplier", b.Multiplier)
 	w.flag("passive", b.Passive)
 	w.nz("ttl", b.TTL)

@@ -310,8 +310,8 @@ type BFDInstance struct {
 	IdleTx     time.Duration // default 1s
 	Multiplier int           // default 5
 	Passive    bool
-	TTL        int // default 255 (IPv4)
-	MaxHops    int
+	TTL        int // ttl (IPv4, default 255) or hoplimit (IPv6, default 64)
+	MaxHops    int // -1..255, 255 disables hop count checking
 	Weight     int
 	Reverse    bool
 	VRRP       bool

@@ -221,10 +221,27 @@ func (d *decoder) bfdInstance(n *node) {
 	}
 	b := BFDInstance{Name: name, Pos: n.name.pos, MinRx: 10 * time.Millisecond, MinTx: 10 * time.Millisecond,
 		IdleTx: time.Second, Multiplier: 5}
-	ms := func(n *node, dst *time.Duration) {
-		var v int
-		if d.int(n, 1, 1000, &v) {
-			*dst = time.Duration(v) * time.Millisecond
+	// intervals are decimal milliseconds with microsecond resolution
+	ms := func(lo int64) handler {
+		return func(d *decoder, n *node) {
+			t, ok := d.arg(n, 0, "milliseconds")
+			if !ok {
+				return
+			}
+			v, ok := parseTimer(t.text) // as if seconds, then scaled
+			v /= 1000
+			if !ok || v < time.Duration(lo)*time.Millisecond || v > 4294967*time.Millisecond {
+				d.warnf(t.pos, "%s: number '%s' outside range [%d, 4294967] (milliseconds)", n.name.text, t.text, lo)
+				return
+			}
+			switch n.name.text {
+			case "min_rx":
+				b.MinRx = v
+			case "min_tx":
+				b.MinTx = v
+			default:
+				b.IdleTx = v
+			}
 		}
 	}
 	ttlSet := false
@@ -232,14 +249,14 @@ func (d *decoder) bfdInstance(n *node) {
 		"neighbor_ip":  func(d *decoder, n *node) { d.addr(n, &b.NeighborIP) },
 		"neighbour_ip": func(d *decoder, n *node) { d.addr(n, &b.NeighborIP) },
 		"source_ip":    func(d *decoder, n *node) { d.addr(n, &b.SourceIP) },
-		"min_rx":       func(d *decoder, n *node) { ms(n, &b.MinRx) },
-		"min_tx":       func(d *decoder, n *node) { ms(n, &b.MinTx) },
-		"idle_tx":      func(d *decoder, n *node) { ms(n, &b.IdleTx) },
+		"min_rx":       ms(1),
+		"min_tx":       ms(1),
+		"idle_tx":      ms(1000),
 		"multiplier":   func(d *decoder, n *node) { d.int(n, 1, 255, &b.Multiplier) },
 		"passive":      func(d *decoder, n *node) { d.setFlag(n, &b.Passive) },
 		"ttl":          func(d *decoder, n *node) { ttlSet = d.int(n, 1, 255, &b.TTL) || ttlSet },
 		"hoplimit":     func(d *decoder, n *node) { ttlSet = d.int(n, 1, 255, &b.TTL) || ttlSet },
-		"max_hops":     func(d *decoder, n *node) { d.int(n, 0, 255, &b.MaxHops) },
+		"max_hops":     func(d *decoder, n *node) { d.int(n, -1, 255, &b.MaxHops) },
 		"weight":       func(d *decoder, n *node) { d.weight(n, -253, 253, &b.Weight, &b.Reverse) },
 		"vrrp":         func(d *decoder, n *node) { b.VRRP = true },
 		"checker":      func(d *decoder, n *node) { b.Checker = true },
@@ -254,11 +271,10 @@ func (d *decoder) bfdInstance(n *node) {
 		b.SourceIP = netip.Addr{}
 	}
 	if !ttlSet {
-		b.TTL = 255
-	}
-	if b.MaxHops > b.TTL {
-		d.warnf(n.end, "bfd_instance %s: max_hops %d exceeds ttl %d, using ttl", name, b.MaxHops, b.TTL)
-		b.MaxHops = b.TTL
+		b.TTL = 255 // IPv4 ttl
+		if b.NeighborIP.Is6() {
+			b.TTL = 64 // IPv6 hoplimit
+		}
 	}
 	if !b.VRRP && !b.Checker {
 		b.VRRP, b.Checker = true, true
