@@ -30,9 +30,10 @@ const (
 	loadOrderName = "load-order"
 )
 
-// DefaultBinaries are the dynamically linked host programs copied into the
-// VM with their shared libraries and dynamic loader.
-var DefaultBinaries = []string{"ipvsadm"}
+// DefaultBinaries returns the dynamically linked host programs copied into
+// the VM with their shared libraries and dynamic loader: ipvsadm, for
+// cross-checks.
+func DefaultBinaries() []string { return []string{"ipvsadm"} }
 
 // DefaultBusybox is the static busybox copied into the VM with a link for
 // each applet.
@@ -121,11 +122,11 @@ func WriteInitramfs(ctx context.Context, w io.Writer, img Image) error {
 	}
 	bins := img.Binaries
 	if bins == nil {
-		bins = DefaultBinaries
+		bins = DefaultBinaries()
 	}
 	mods := img.Modules
 	if mods == nil {
-		mods = DefaultModules
+		mods = DefaultModules()
 	}
 	// Real programs first, so that busybox links do not take their names.
 	for _, b := range bins {
@@ -253,7 +254,7 @@ func addBinary(ctx context.Context, c *cpioWriter, name string) error {
 	if !strings.Contains(name, "/") {
 		var err error
 		if p, err = lookTool(name); err != nil {
-			return err
+			return fmt.Errorf("vm: %w", err)
 		}
 	}
 	files := []string{p}

@@ -110,7 +110,7 @@ func lookTool(name string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("vm: %s not found in PATH or sbin directories", name)
+	return "", fmt.Errorf("%s not found in PATH or sbin directories", name)
 }
 
 // runTool runs a tool and returns its stdout; the error carries stderr.

@@ -5,17 +5,20 @@ import (
 	"bytes"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
-// DefaultModules are the kernel modules put into the VM and loaded at boot,
+// DefaultModules returns the kernel modules put into the VM and loaded at boot,
 // dependencies first. crc32c_generic comes first because libcrc32c only
 // names it as a soft dependency ("softdep pre: crc32c") that nothing else
 // resolves; without it nf_conntrack and ip_vs fail with "Unknown symbol
 // crc32c" (LAB.md §3). Then ip_vs and every scheduler, the FTP and SIP
 // helpers (which pull nf_nat and nf_conntrack_sip), and dummy and veth for
 // tests that need interfaces.
-var DefaultModules = []string{
+func DefaultModules() []string { return slices.Clone(defaultModules) }
+
+var defaultModules = []string{
 	"crc32c_generic",
 	"ip_vs",
 	"ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_lblc", "ip_vs_lblcr",

@@ -67,7 +67,7 @@ func decompress(ctx context.Context, payload []byte, w io.Writer) error {
 	}
 	p, err := lookTool(tool[0])
 	if err != nil {
-		return err
+		return fmt.Errorf("vm: vmlinuz: %w", err)
 	}
 	cmd := exec.CommandContext(ctx, p, tool[1:]...)
 	cmd.Stdin = bytes.NewReader(payload)

@@ -21,6 +21,8 @@
 //	KEEPALIVED_GO_VM_MEMORY   guest memory in MiB (default 1024)
 //	KEEPALIVED_GO_VM_VERBOSE  1: show the whole console and timings on stderr
 //	KEEPALIVED_GO_VM_REFRESH  1: ask apt again which kernel linux-image-amd64 depends on
+//	KEEPALIVED_GO_VM_MODULES  extra kernel modules to load, comma-separated (after vm.DefaultModules)
+//	KEEPALIVED_GO_VM_BINARIES extra host programs to copy with their libraries (after ipvsadm)
 //
 // Every other KEEPALIVED_GO_* variable (KEEPALIVED_GO_REQUIRE_ALL, say), and
 // GODEBUG and GOTRACEBACK, are passed to the test binary.
@@ -47,6 +49,8 @@ const (
 	envTimeout = "KEEPALIVED_GO_VM_TIMEOUT"
 	envMemory  = "KEEPALIVED_GO_VM_MEMORY"
 	envVerbose = "KEEPALIVED_GO_VM_VERBOSE"
+	envModules = "KEEPALIVED_GO_VM_MODULES"
+	envBins    = "KEEPALIVED_GO_VM_BINARIES"
 )
 
 func main() {
@@ -121,6 +125,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		Args:     testArgs,
 		Env:      guestEnv(os.Environ()),
 		TestData: testdata,
+		Modules:  append(vm.DefaultModules(), splitList(os.Getenv(envModules))...),
+		Binaries: append(vm.DefaultBinaries(), splitList(os.Getenv(envBins))...),
 		MemoryMB: mem,
 		Timeout:  timeout,
 		Output:   stdout,
@@ -211,12 +217,18 @@ func guestEnv(environ []string) []string {
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
 		switch {
-		case k == vm.EnvDir || k == vm.EnvRefresh || k == envTimeout || k == envMemory || k == envVerbose:
+		case k == vm.EnvDir || k == vm.EnvRefresh || k == envTimeout || k == envMemory || k == envVerbose ||
+			k == envModules || k == envBins:
 		case strings.HasPrefix(k, "KEEPALIVED_GO_"), k == "GODEBUG", k == "GOTRACEBACK":
 			out = append(out, kv)
 		}
 	}
 	return out
+}
+
+// splitList splits a comma- or space-separated list.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 // pickTimeout returns the bound on one boot: env if set, else the test

@@ -21,7 +21,7 @@ func TestGuestArgs(t *testing.T) {
 
 func TestGuestEnv(t *testing.T) {
 	in := []string{"PATH=/usr/bin", "HOME=/root", "KEEPALIVED_GO_REQUIRE_ALL=1", vm.EnvDir + "=/cache",
-		envVerbose + "=1", "GOTRACEBACK=all", "GODEBUG=x=1", "GOFLAGS=-race", "KEEPALIVED_GO_X=a=b"}
+		envVerbose + "=1", envModules + "=ipip", "GOTRACEBACK=all", "GODEBUG=x=1", "GOFLAGS=-race", "KEEPALIVED_GO_X=a=b"}
 	want := []string{"KEEPALIVED_GO_REQUIRE_ALL=1", "GOTRACEBACK=all", "GODEBUG=x=1", "KEEPALIVED_GO_X=a=b"}
 	if diff := cmp.Diff(want, guestEnv(in)); diff != "" {
 		t.Errorf("guestEnv (-want +got):\n%s", diff)
@@ -91,5 +91,14 @@ func TestParseList(t *testing.T) {
 	want := []string{"TestKernelSmoke", "TestKernelArgs", "FuzzParse"}
 	if diff := cmp.Diff(want, parseList(out)); diff != "" {
 		t.Errorf("parseList (-want +got):\n%s", diff)
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	if diff := cmp.Diff([]string{"ipip", "fou", "ip_gre"}, splitList(" ipip,fou, ip_gre,")); diff != "" {
+		t.Errorf("splitList (-want +got):\n%s", diff)
+	}
+	if got := splitList(""); len(got) != 0 {
+		t.Errorf("splitList(\"\") = %q", got)
 	}
 }
