@@ -25,9 +25,9 @@
 // # Captures and peers
 //
 // [StartCapture] records a pcap inside a namespace, [ExpertInfo] and
-// [TsharkFields] inspect it with tshark. [StartKeepalived] and [StartBFDD]
-// run real keepalived and FRR bfdd peers with private pid, socket and config
-// paths, and report their state.
+// [TsharkFields] inspect it with tshark. [StartKeepalived], [StartBFDD] and
+// [StartVRRPD] run real keepalived, FRR bfdd and FRR zebra+vrrpd peers with
+// private pid, socket and config paths, and report their state.
 //
 // Everything a helper creates is removed in t.Cleanup, on every exit path.
 package testutil
