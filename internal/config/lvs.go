@@ -506,7 +506,7 @@ var rsKnown = keywords("snmp_name")
 
 func init() {
 	rsHandlers = map[string]handler{
-		"weight": func(d *decoder, n *node) { d.int(n, 0, 65535, &d.curRS().Weight) },
+		"weight": func(d *decoder, n *node) { d.int(n, 0, 1<<31-1, &d.curRS().Weight) },
 		"lvs_method": func(d *decoder, n *node) {
 			if m, _, ok := d.method(n); ok {
 				d.curRS().Method = m

@@ -8,8 +8,8 @@ import (
 
 var scriptHandlers = map[string]handler{
 	"script":    func(d *decoder, n *node) { d.strJoin(n, &d.curScript().Script) },
-	"interval":  func(d *decoder, n *node) { d.timer(n, time.Second, maxTimer, &d.curScript().Interval) },
-	"timeout":   func(d *decoder, n *node) { d.timer(n, time.Second, maxTimer, &d.curScript().Timeout) },
+	"interval":  func(d *decoder, n *node) { d.seconds(n, &d.curScript().Interval) },
+	"timeout":   func(d *decoder, n *node) { d.seconds(n, &d.curScript().Timeout) },
 	"weight":    func(d *decoder, n *node) { s := d.curScript(); d.weight(n, -253, 253, &s.Weight, &s.Reverse) },
 	"rise":      func(d *decoder, n *node) { d.int(n, 1, 1<<31-1, &d.curScript().Rise) },
 	"fall":      func(d *decoder, n *node) { d.int(n, 1, 1<<31-1, &d.curScript().Fall) },
@@ -286,4 +286,31 @@ func (d *decoder) bfdInstance(n *node) {
 		}
 	}
 	d.cfg.BFDInstances = append(d.cfg.BFDInstances, b)
+}
+
+// seconds reads a whole number of seconds; 0 is replaced by 1 as keepalived
+// does for script intervals and timeouts.
+func (d *decoder) seconds(n *node, dst *time.Duration) {
+	var v int
+	if !d.int(n, 0, 1<<31-1, &v) {
+		return
+	}
+	if v == 0 {
+		d.warnf(n.args[0].pos, "%s must be greater than 0, setting to 1", n.name.text)
+		v = 1
+	}
+	*dst = time.Duration(v) * time.Second
+}
+
+// repeat reads a count that keepalived sets to 1 when given 0.
+func (d *decoder) repeat(n *node, dst *int) {
+	var v int
+	if !d.int(n, 0, 1<<31-1, &v) {
+		return
+	}
+	if v == 0 {
+		d.warnf(n.args[0].pos, "%s must be greater than 0, setting to 1", n.name.text)
+		v = 1
+	}
+	*dst = v
 }
