@@ -310,6 +310,9 @@ func (m *Mux) Add(ctx context.Context, sc SessionConfig) (uint32, error) {
 	if !sc.Peer.IsValid() {
 		return 0, errors.New("bfd: session peer address is required")
 	}
+	if sc.Local.IsValid() && sc.Local.Unmap().Is4() != sc.Peer.Unmap().Is4() {
+		return 0, fmt.Errorf("bfd: local address %v and peer %v differ in family", sc.Local, sc.Peer)
+	}
 	if sc.MultiHop && sc.MinTTL == 0 {
 		sc.MinTTL = 1
 	}

@@ -243,6 +243,9 @@ func TestMuxDemux(t *testing.T) {
 		if _, err := a.mux.Add(ctx, bfd.SessionConfig{}); err == nil {
 			t.Error("session without peer accepted")
 		}
+		if _, err := a.mux.Add(ctx, bfd.SessionConfig{Peer: netip.MustParseAddr("2001:db8::2"), Local: addrA}); err == nil {
+			t.Error("mixed address families accepted")
+		}
 		if _, err := a.mux.Add(ctx, bfd.SessionConfig{Peer: netip.MustParseAddr("192.0.2.10"), Config: bfd.Config{DesiredMinTxInterval: -1}}); err == nil {
 			t.Error("invalid config accepted")
 		}
@@ -396,5 +399,40 @@ func BenchmarkMuxMemoryPerSession(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/session")
 		cancel()
 		<-done
+	}
+}
+
+func TestMuxAuthenticated(t *testing.T) {
+	for _, typ := range []bfd.AuthType{bfd.AuthSimplePassword, bfd.AuthKeyedMD5, bfd.AuthMeticulousKeyedSHA1} {
+		t.Run(typ.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx, cancel := context.WithCancel(t.Context())
+				var wg sync.WaitGroup
+				defer wg.Wait()
+				defer cancel()
+				n := bfdtest.NewNetwork()
+				a := startMux(t, ctx, &wg, n, 1, addrA)
+				b := startMux(t, ctx, &wg, n, 2, addrB)
+				auth := bfd.AuthConfig{Type: typ, KeyID: 5, Key: []byte("s3cret")}
+				cfg := bfd.Config{Auth: auth, DesiredMinTxInterval: 20 * time.Millisecond, RequiredMinRxInterval: 20 * time.Millisecond}
+				da, _ := a.mux.Add(ctx, bfd.SessionConfig{Peer: addrB, Config: cfg})
+				if _, err := b.mux.Add(ctx, bfd.SessionConfig{Peer: addrA, Config: cfg}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(10 * time.Second)
+				synctest.Wait()
+				st, _ := a.mux.Session(ctx, da)
+				if st.State != bfd.StateUp || st.Stats.Transitions > 2 {
+					t.Fatalf("state %v after %d transitions, drops %v", st.State, st.Stats.Transitions, st.Stats.Dropped)
+				}
+				var dropped uint64
+				for _, d := range st.Stats.Dropped {
+					dropped += d
+				}
+				if dropped != 0 {
+					t.Errorf("drops %v", st.Stats.Dropped)
+				}
+			})
+		})
 	}
 }
