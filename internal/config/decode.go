@@ -334,10 +334,11 @@ func (d *decoder) decode(nodes []*node) {
 var topKnown = keywords(`net_namespace_ipvs namespace_with_ipsets use_pid_dir
 	linkbeat_use_polling child_wait_time`)
 
-var topHandlers map[string]handler
+var topHandlers = newTopHandlers()
 
-func init() {
-	topHandlers = map[string]handler{
+// newTopHandlers returns the handlers of the keywords of the block.
+func newTopHandlers() map[string]handler {
+	m := map[string]handler{
 		"global_defs": (*decoder).globalDefs,
 		"static_ipaddress": func(d *decoder, n *node) {
 			as, _ := d.addresses(n)
@@ -364,6 +365,7 @@ func init() {
 		"net_namespace": func(d *decoder, n *node) { d.str(n, &d.cfg.Global.NetNamespace) },
 		"instance":      func(d *decoder, n *node) { d.str(n, &d.cfg.Global.Instance) },
 	}
+	return m
 }
 
 // blockName returns the single name argument of a named block.

@@ -7,11 +7,11 @@ import (
 
 func (d *decoder) curInst() *Instance { return &d.cfg.Instances[len(d.cfg.Instances)-1] }
 
-func (d *decoder) instFlag(f func(*Instance) *bool) handler {
+func instFlag(f func(*Instance) *bool) handler {
 	return func(d *decoder, n *node) { d.setFlag(n, f(d.curInst())) }
 }
 
-func (d *decoder) instNotify(f func(*Instance) *Notify) handler {
+func instNotify(f func(*Instance) *Notify) handler {
 	return func(d *decoder, n *node) { d.notify(n, f(d.curInst())) }
 }
 
@@ -19,11 +19,11 @@ var instanceKnown = keywords(`vrf use_ipvlan debug kernel_rx_buf_size linkbeat_u
 	notify_deleted track_src_ip use_vmac_addr old_unicast_checksum garp_extra_if
 	mcast_dst_port unicast_peer_port vmac_prefix`)
 
-var instanceHandlers map[string]handler
+var instanceHandlers = newInstanceHandlers()
 
-func init() {
-	var d *decoder
-	instanceHandlers = map[string]handler{
+// newInstanceHandlers returns the handlers of the keywords of the block.
+func newInstanceHandlers() map[string]handler {
+	m := map[string]handler{
 		"state": func(d *decoder, n *node) {
 			if t, ok := d.arg(n, 0, "MASTER or BACKUP"); ok {
 				switch t.text {
@@ -82,8 +82,8 @@ func init() {
 		},
 		"unicast_peer":          (*decoder).unicastPeers,
 		"unicast_ttl":           func(d *decoder, n *node) { d.int(n, 0, 255, &d.curInst().UnicastTTL) },
-		"unicast_fault_no_peer": d.instFlag(func(i *Instance) *bool { return &i.UnicastFaultNoPeer }),
-		"check_unicast_src":     d.instFlag(func(i *Instance) *bool { return &i.CheckUnicastSrc }),
+		"unicast_fault_no_peer": instFlag(func(i *Instance) *bool { return &i.UnicastFaultNoPeer }),
+		"check_unicast_src":     instFlag(func(i *Instance) *bool { return &i.CheckUnicastSrc }),
 		"track_interface": func(d *decoder, n *node) {
 			i := d.curInst()
 			i.TrackInterfaces = append(i.TrackInterfaces, d.tracks(n, -253, 253)...)
@@ -104,8 +104,8 @@ func init() {
 			i := d.curInst()
 			i.TrackBFDs = append(i.TrackBFDs, d.tracks(n, -253, 253)...)
 		},
-		"dont_track_primary": d.instFlag(func(i *Instance) *bool { return &i.DontTrackPrimary }),
-		"nopreempt":          d.instFlag(func(i *Instance) *bool { return &i.NoPreempt }),
+		"dont_track_primary": instFlag(func(i *Instance) *bool { return &i.DontTrackPrimary }),
+		"nopreempt":          instFlag(func(i *Instance) *bool { return &i.NoPreempt }),
 		"preempt": func(d *decoder, n *node) {
 			if v, ok := d.flag(n); ok {
 				d.curInst().NoPreempt = !v
@@ -126,20 +126,20 @@ func init() {
 				i.VMACName = n.args[0].text
 			}
 		},
-		"vmac_xmit_base":             d.instFlag(func(i *Instance) *bool { return &i.VMACXmitBase }),
-		"native_ipv6":                d.instFlag(func(i *Instance) *bool { return &i.NativeIPv6 }),
+		"vmac_xmit_base":             instFlag(func(i *Instance) *bool { return &i.VMACXmitBase }),
+		"native_ipv6":                instFlag(func(i *Instance) *bool { return &i.NativeIPv6 }),
 		"garp_master_delay":          func(d *decoder, n *node) { d.timer(n, 0, maxTimer, &d.curInst().GarpMasterDelay) },
 		"garp_master_repeat":         func(d *decoder, n *node) { d.repeat(n, &d.curInst().GarpMasterRepeat) },
 		"garp_lower_prio_delay":      func(d *decoder, n *node) { d.timer(n, 0, maxTimer, &d.curInst().GarpLowerPrioDelay) },
 		"garp_lower_prio_repeat":     func(d *decoder, n *node) { d.repeat(n, &d.curInst().GarpLowerPrioRepeat) },
 		"garp_master_refresh":        func(d *decoder, n *node) { d.timer(n, 0, maxTimer, &d.curInst().GarpMasterRefresh) },
 		"garp_master_refresh_repeat": func(d *decoder, n *node) { d.repeat(n, &d.curInst().GarpMasterRefreshRepeat) },
-		"lower_prio_no_advert":       d.instFlag(func(i *Instance) *bool { return &i.LowerPrioNoAdvert }),
-		"higher_prio_send_advert":    d.instFlag(func(i *Instance) *bool { return &i.HigherPrioSendAdvert }),
+		"lower_prio_no_advert":       instFlag(func(i *Instance) *bool { return &i.LowerPrioNoAdvert }),
+		"higher_prio_send_advert":    instFlag(func(i *Instance) *bool { return &i.HigherPrioSendAdvert }),
 		"down_timer_adverts":         func(d *decoder, n *node) { d.int(n, 1, 100, &d.curInst().DownTimerAdverts) },
-		"skip_check_adv_addr":        d.instFlag(func(i *Instance) *bool { return &i.SkipCheckAdvAddr }),
-		"strict_mode":                d.instFlag(func(i *Instance) *bool { return &i.Strict }),
-		"promote_secondaries":        d.instFlag(func(i *Instance) *bool { return &i.PromoteSecondaries }),
+		"skip_check_adv_addr":        instFlag(func(i *Instance) *bool { return &i.SkipCheckAdvAddr }),
+		"strict_mode":                instFlag(func(i *Instance) *bool { return &i.Strict }),
+		"promote_secondaries":        instFlag(func(i *Instance) *bool { return &i.PromoteSecondaries }),
 		"lvs_sync_daemon_interface": func(d *decoder, n *node) {
 			i := d.curInst()
 			d.warnf(n.name.pos, "(%s) specifying lvs_sync_daemon_interface against a vrrp is deprecated, use global lvs_sync_daemon", i.Name)
@@ -149,15 +149,16 @@ func init() {
 				d.cfg.Global.LVSSyncDaemon = &LVSSyncDaemon{Interface: ifname, Instance: i.Name, SyncID: -1}
 			}
 		},
-		"notify_master":              d.instNotify(func(i *Instance) *Notify { return &i.NotifyMaster }),
-		"notify_backup":              d.instNotify(func(i *Instance) *Notify { return &i.NotifyBackup }),
-		"notify_fault":               d.instNotify(func(i *Instance) *Notify { return &i.NotifyFault }),
-		"notify_stop":                d.instNotify(func(i *Instance) *Notify { return &i.NotifyStop }),
-		"notify":                     d.instNotify(func(i *Instance) *Notify { return &i.Notify }),
-		"notify_master_rx_lower_pri": d.instNotify(func(i *Instance) *Notify { return &i.NotifyMasterRxLowerPri }),
-		"notify_priority_changes":    d.instFlag(func(i *Instance) *bool { return &i.NotifyPriorityChanges }),
+		"notify_master":              instNotify(func(i *Instance) *Notify { return &i.NotifyMaster }),
+		"notify_backup":              instNotify(func(i *Instance) *Notify { return &i.NotifyBackup }),
+		"notify_fault":               instNotify(func(i *Instance) *Notify { return &i.NotifyFault }),
+		"notify_stop":                instNotify(func(i *Instance) *Notify { return &i.NotifyStop }),
+		"notify":                     instNotify(func(i *Instance) *Notify { return &i.Notify }),
+		"notify_master_rx_lower_pri": instNotify(func(i *Instance) *Notify { return &i.NotifyMasterRxLowerPri }),
+		"notify_priority_changes":    instFlag(func(i *Instance) *bool { return &i.NotifyPriorityChanges }),
 		"smtp_alert":                 func(d *decoder, n *node) { d.setFlagPtr(n, &d.curInst().SMTPAlert) },
 	}
+	return m
 }
 
 func (d *decoder) instance(n *node) {

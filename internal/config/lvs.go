@@ -101,9 +101,10 @@ func (d *decoder) curVS() *VirtualServer { return &d.cfg.VirtualServers[len(d.cf
 
 var vsKnown = keywords(`snmp_name lvs_sched_flags`)
 
-var vsHandlers map[string]handler
+var vsHandlers = newVSHandlers()
 
-func init() {
+// newVSHandlers returns the handlers of the keywords of the block.
+func newVSHandlers() map[string]handler {
 	sched := func(d *decoder, n *node) {
 		if t, ok := d.arg(n, 0, "a scheduler"); ok {
 			switch t.text {
@@ -123,7 +124,7 @@ func init() {
 	flag := func(name string) handler {
 		return func(d *decoder, n *node) { d.curVS().Flags = append(d.curVS().Flags, name) }
 	}
-	vsHandlers = map[string]handler{
+	m := map[string]handler{
 		"lvs_sched":  sched,
 		"lb_algo":    sched,
 		"lvs_method": method,
@@ -200,8 +201,9 @@ func init() {
 		if name == "one-packet" {
 			name = "ops"
 		}
-		vsHandlers[f] = flag(name)
+		m[f] = flag(name)
 	}
+	return m
 }
 
 // method reads "NAT|DR|TUN [type ...]" (also the old DR/NAT/TUN spellings).
@@ -500,12 +502,13 @@ func (d *decoder) curRS() *RealServer {
 	return &vs.RealServers[len(vs.RealServers)-1]
 }
 
-var rsHandlers map[string]handler
+var rsHandlers = newRSHandlers()
 
 var rsKnown = keywords("snmp_name")
 
-func init() {
-	rsHandlers = map[string]handler{
+// newRSHandlers returns the handlers of the keywords of the block.
+func newRSHandlers() map[string]handler {
+	m := map[string]handler{
 		"weight": func(d *decoder, n *node) { d.int(n, 0, 1<<31-1, &d.curRS().Weight) },
 		"lvs_method": func(d *decoder, n *node) {
 			if m, _, ok := d.method(n); ok {
@@ -529,8 +532,9 @@ func init() {
 	}
 	for _, k := range []string{"TCP_CHECK", "HTTP_GET", "SSL_GET", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK",
 		"PING_CHECK", "MISC_CHECK", "FILE_CHECK", "BFD_CHECK"} {
-		rsHandlers[k] = (*decoder).checker
+		m[k] = (*decoder).checker
 	}
+	return m
 }
 
 func (d *decoder) realServer(n *node) {
