@@ -68,7 +68,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	verbose := os.Getenv(envVerbose) == "1"
-	level := slog.LevelWarn
+	level := slog.LevelInfo // only the one-time kernel preparation logs at Info
 	if verbose {
 		level = slog.LevelDebug
 	}
