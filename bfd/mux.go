@@ -130,6 +130,10 @@ type MuxStats struct {
 // goroutine with one timer: sessions sit in a heap ordered by their next
 // deadline. Received packets are demultiplexed by Your Discriminator, or,
 // while it is zero, by peer address, interface and hop mode.
+//
+// Add, Remove, Inject, Session and Sessions run on the loop: they wait for
+// Run to be running (or for their ctx), and return [ErrClosed] once Run has
+// returned. Stats may be called at any time.
 type Mux struct {
 	cfg    MuxConfig
 	log    *slog.Logger
