@@ -1,8 +1,11 @@
 package config
 
 import (
+	"errors"
 	"net/netip"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -104,5 +107,51 @@ func TestLookups(t *testing.T) {
 	}
 	if f, ok := b.TrackFile("tf"); !ok || f.InitValue != 3 {
 		t.Errorf("TrackFile = %+v", f)
+	}
+}
+
+func TestPrintAndNotify(t *testing.T) {
+	c, _, err := ParseFile("testdata/unicast_v3.conf", fixtureOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := Print(&b, c); err != nil || b.String() != string(Format(c)) {
+		t.Errorf("Print = %v", err)
+	}
+	if !(Notify{}).IsZero() || c.Instances[0].NotifyMaster.IsZero() {
+		t.Error("IsZero")
+	}
+	if n := c.Instances[0].NotifyMaster; n.User != "root" || n.Group != "root" {
+		t.Errorf("notify_master = %+v", n)
+	}
+}
+
+func TestIncludeCheckOptions(t *testing.T) {
+	fsys := fstest.MapFS{
+		"k.conf": {Data: []byte("include_check +match -wildcard_match brace_match\ninclude none/*.conf\ninclude missing.conf\ninclude_check -readable -match -brace_match\ninclude missing2.conf\n")},
+	}
+	_, warns, err := ParseFile("/k.conf", Options{FS: fsys, ConfigID: "x"})
+	var el ErrorList
+	if !errors.As(err, &el) || len(el) != 1 || !strings.Contains(el[0].Error(), `"/missing.conf": no such file`) {
+		t.Errorf("err = %v", err)
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0].String(), "missing2.conf") {
+		t.Errorf("warnings = %v", warns)
+	}
+}
+
+func TestLVSSyncDaemon(t *testing.T) {
+	src := "global_defs {\n lvs_sync_daemon eth0 VI_1 id 300 port 0 ttl x bogus group nope maxlen\n}\n"
+	c, warns, err := Parse("l.conf", []byte(src), Options{ConfigID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := c.Global.LVSSyncDaemon
+	if s == nil || s.Interface != "eth0" || s.Instance != "VI_1" || s.SyncID != -1 {
+		t.Errorf("lvs_sync_daemon = %+v", s)
+	}
+	if len(warns) != 6 {
+		t.Errorf("warnings = %v", warns)
 	}
 }

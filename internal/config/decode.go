@@ -331,7 +331,7 @@ func (d *decoder) decode(nodes []*node) {
 	d.finish()
 }
 
-var topKnown = keywords(`net_namespace_ipvs namespace_with_ipsets use_pid_dir
+var topKnown = keywords(`include_check net_namespace_ipvs namespace_with_ipsets use_pid_dir
 	linkbeat_use_polling child_wait_time`)
 
 var topHandlers = newTopHandlers()
