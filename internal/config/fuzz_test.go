@@ -22,7 +22,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		opts := Options{ConfigID: "x", Env: map[string]string{"E": "v"}, ReadFile: func(string) ([]byte, error) { return src, nil },
+		opts := Options{ConfigID: "x", MaxExpandedSize: 1 << 20, Env: map[string]string{"E": "v"}, ReadFile: func(string) ([]byte, error) { return src, nil },
 			Glob: func(string) ([]string, error) { return nil, nil }}
 		c, warns1, err := Parse("fuzz.conf", src, opts)
 		if c == nil {

@@ -50,7 +50,10 @@ type pre struct {
 }
 
 func newPre(opts *Options) *pre {
-	p := &pre{opts: opts, id: opts.configID(), defs: map[string]*definition{}, order: map[string]int{}, maxDepth: opts.MaxIncludeDepth, budget: 50_000_000}
+	p := &pre{opts: opts, id: opts.configID(), defs: map[string]*definition{}, order: map[string]int{}, maxDepth: opts.MaxIncludeDepth, budget: opts.MaxExpandedSize}
+	if p.budget <= 0 {
+		p.budget = 64 << 20
+	}
 	if p.maxDepth <= 0 {
 		p.maxDepth = 32
 	}
@@ -470,6 +473,9 @@ func (p *pre) replicate(line string, pos Pos, depth int) {
 				set(v, vs[i])
 			}
 			p.process(rest, restPos, depth+1)
+			if p.budget < 0 {
+				return
+			}
 		}
 		return
 	}

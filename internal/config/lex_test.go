@@ -238,3 +238,11 @@ func TestHostnameDefault(t *testing.T) {
 		t.Errorf("router_id %q, want %q", c.Global.RouterID, o.configID())
 	}
 }
+
+func TestExpansionBudget(t *testing.T) {
+	src := "~SEQ(A, 1, 1000) ~SEQ(B, 1, 1000) ~SEQ(C, 1, 1000) x ${A} ${B} ${C}\n"
+	_, _, err := Parse("big.conf", []byte(src), Options{ConfigID: "x", MaxExpandedSize: 1 << 16})
+	if err == nil || !strings.Contains(err.Error(), "configuration expands to too much text") {
+		t.Errorf("err = %v", err)
+	}
+}

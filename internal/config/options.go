@@ -39,6 +39,11 @@ type Options struct {
 
 	// MaxIncludeDepth bounds nested includes. If zero, 32 is used.
 	MaxIncludeDepth int
+
+	// MaxExpandedSize bounds the size in bytes of the configuration after
+	// includes, definitions and ~SEQ/~LST replication; reading stops with
+	// an error beyond it. If zero, 64 MiB is used.
+	MaxExpandedSize int
 }
 
 func (o *Options) configID() string {
