@@ -3,11 +3,11 @@ package testutil_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/nux-root/keepalived-go/internal/testutil"
 )
 
-// TestMain fails the package's tests if any goroutine is still running when
-// they end. Packages with long-lived objects copy this pattern.
+// TestMain fails the package if a test leaves a goroutine running or a file
+// descriptor open. Packages with long-lived objects copy this.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyNoLeaks(m)
 }
