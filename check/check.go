@@ -229,8 +229,14 @@ func (e *InsecureError) Unwrap() error { return ErrInsecure }
 // cancellation and the context's error is joined, so errors.Is(err,
 // context.DeadlineExceeded) holds.
 func fail(ctx context.Context, kind, target string, r Reason, err error) error {
-	if ctx != nil {
-		if cerr := ctx.Err(); cerr != nil && r != ReasonInsecure && r != ReasonConfig {
+	if ctx != nil && r != ReasonInsecure && r != ReasonConfig {
+		cerr := ctx.Err()
+		if _, ok := ctx.Deadline(); ok && cerr == nil && isTimeout(err) {
+			// A socket deadline copied from ctx fired a moment before
+			// the context's own timer: the same timeout.
+			cerr = context.DeadlineExceeded
+		}
+		if cerr != nil {
 			if errors.Is(cerr, context.DeadlineExceeded) {
 				r = ReasonTimeout
 			} else {
@@ -245,6 +251,14 @@ func fail(ctx context.Context, kind, target string, r Reason, err error) error {
 		r = classify(err, r)
 	}
 	return &Error{Check: kind, Target: target, Reason: r, Err: err}
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // classify refines a reason from a network error.

@@ -133,8 +133,11 @@ func (h *HTTP) Validate() error {
 			errs = append(errs, fmt.Errorf("status range %v: %w", r, ErrInvalidConfig))
 		}
 	}
-	if strings.ContainsAny(h.Path, " \r\n") || strings.ContainsAny(h.Host, " \r\n") {
+	if strings.ContainsAny(h.Path, " \t\r\n") || strings.ContainsAny(h.Host, " \t\r\n/") {
 		errs = append(errs, fmt.Errorf("path or host contains white space: %w", ErrInvalidConfig))
+	}
+	if h.Path != "" && h.Path[0] != '/' {
+		errs = append(errs, fmt.Errorf("path %q does not begin with /: %w", h.Path, ErrInvalidConfig))
 	}
 	if h.MaxHeaderBytes < 0 || h.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("negative size bound: %w", ErrInvalidConfig))

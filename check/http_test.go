@@ -78,6 +78,8 @@ func TestHTTP(t *testing.T) {
 		{name: "bad digest config", h: HTTP{Digest: "xyz"}, reason: ReasonConfig},
 		{name: "bad status config", h: HTTP{Status: []StatusRange{{300, 200}}}, reason: ReasonConfig},
 		{name: "bad path", h: HTTP{Path: "/a b"}, reason: ReasonConfig},
+		{name: "relative path", h: HTTP{Path: "health"}, reason: ReasonConfig},
+		{name: "bad host", h: HTTP{Host: "a/b"}, reason: ReasonConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

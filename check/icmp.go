@@ -104,8 +104,9 @@ func (p ICMP) Check(ctx context.Context) error {
 	for range 4096 {
 		n, from, err := c.ReadFrom(buf)
 		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil {
-				return fail(ctx, "icmp", target, ReasonNoReply, ErrNoReply)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// Our read deadline (just before the context's) passed.
+				return &Error{Check: "icmp", Target: target, Reason: ReasonNoReply, Err: ErrNoReply}
 			}
 			return fail(ctx, "icmp", target, ReasonProtocol, err)
 		}

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// DefaultScriptEnv is the environment of scripts when Script.Env is nil.
-var defaultScriptEnv = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+// scriptPath is the PATH of scripts when Script.Env is nil.
+const scriptPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // Script is keepalived's MISC_CHECK (and vrrp_script): it runs Path with Args
 // directly, without a shell, so arguments are never interpolated.

@@ -101,7 +101,7 @@ func runScript(ctx context.Context, s *Script) (int, bool, error) {
 	cmd := exec.CommandContext(ctx, path, s.Args...)
 	cmd.Env = s.Env
 	if cmd.Env == nil {
-		cmd.Env = defaultScriptEnv
+		cmd.Env = []string{scriptPath}
 	}
 	cmd.Dir = s.Dir
 	if cmd.Dir == "" {

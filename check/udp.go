@@ -93,9 +93,10 @@ func (u *UDP) Check(ctx context.Context) error {
 		return nil
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fail(ctx, "udp", target, ReasonUnreachable, fmt.Errorf("%w: %w", ErrPortUnreachable, err))
-	case errors.Is(err, os.ErrDeadlineExceeded) && ctx.Err() == nil:
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Our read deadline (just before the context's) passed.
 		if u.RequireReply {
-			return fail(ctx, "udp", target, ReasonNoReply, ErrNoReply)
+			return &Error{Check: "udp", Target: target, Reason: ReasonNoReply, Err: ErrNoReply}
 		}
 		return nil
 	}
