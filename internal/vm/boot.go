@@ -89,13 +89,18 @@ func Boot(ctx context.Context, cfg BootConfig) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
+	// The guest's power-off takes a second or two of emulation after the
+	// exit line; nothing more is needed from it then, so qemu is stopped
+	// as soon as the line arrives.
+	runCtx, stopQEMU := context.WithCancel(ctx)
+	defer stopQEMU()
 	args := qemuArgs(cfg)
-	cmd := exec.CommandContext(ctx, qemu, args...)
+	cmd := exec.CommandContext(runCtx, qemu, args...)
 	cmd.SysProcAttr = sysProcAttr()
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedBuffer{buf: &stderr, max: 64 << 10}
-	con := &console{nonce: cfg.Nonce, out: cfg.Output, verbose: cfg.Verbose}
+	con := &console{nonce: cfg.Nonce, out: cfg.Output, verbose: cfg.Verbose, onExit: stopQEMU}
 	lw := &lineWriter{con: con}
 	// A writer, not StdoutPipe: Wait then bounds the copy with WaitDelay
 	// even if something else keeps the pipe open.

@@ -44,6 +44,11 @@ exit 0`,
 			wantOut:  "--- FAIL: TestX\nFAIL\n",
 		},
 		{
+			name:     "qemu is stopped at the exit line",
+			script:   `printf 'VMTEST START ` + nonce + `\r\nVMTEST EXIT 0 ` + nonce + `\r\n'; exec sleep 60`,
+			wantCode: 0,
+		},
+		{
 			name:       "init exited",
 			script:     `printf 'VMTEST START ` + nonce + `\r\npanic: boom\r\n[ 1.9] Kernel panic - not syncing: Attempted to kill init! exitcode=0x00000200\r\n'`,
 			wantCode:   2,

@@ -85,7 +85,8 @@ func parsePanic(line string) (code int, ok bool) {
 type console struct {
 	nonce   string
 	out     io.Writer
-	verbose bool // stream everything, markers included
+	verbose bool   // stream everything, markers included
+	onExit  func() // called once when the exit marker arrives; may be nil
 
 	started, exited bool
 	code            int
@@ -133,6 +134,9 @@ func (c *console) line(raw []byte) {
 		c.exited, c.code = true, code
 		if prefix != "" && !c.verbose {
 			c.write(prefix + "\n")
+		}
+		if c.onExit != nil {
+			c.onExit()
 		}
 		return
 	}
