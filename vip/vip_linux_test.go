@@ -304,3 +304,31 @@ func TestIntegrationOperatorReplacedAddress(t *testing.T) {
 		t.Error("our 2001:db8::100/64 not removed")
 	}
 }
+
+// BenchmarkAnnounceOnce measures one announcement round on a veth in a
+// namespace: a gratuitous ARP request and reply for one IPv4 address, and
+// one unsolicited NA for one IPv6 address.
+func BenchmarkAnnounceOnce(b *testing.B) {
+	testutil.RequireRoot(b)
+	a, _ := testutil.NewPair(b)
+	m, err := vip.New(vip.Config{NetNS: a.Path()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name string
+		addr netip.Addr
+	}{{"garp", netip.MustParseAddr("192.0.2.100")}, {"na", netip.MustParseAddr("2001:db8::100")}} {
+		b.Run(tt.name, func(b *testing.B) {
+			b.ReportAllocs()
+			addrs := []netip.Addr{tt.addr}
+			for b.Loop() {
+				if err := m.AnnounceOnce(ctx, "eth0", addrs, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
