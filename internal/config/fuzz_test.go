@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // FuzzParse checks that no input makes the parser panic, and that any
@@ -36,8 +38,8 @@ func FuzzParse(f *testing.F) {
 		if err != nil || !warningsSubset(warns, warns1) {
 			t.Fatalf("reparse: err=%v warnings=%v\n%s", err, warns, text)
 		}
-		if text2 := Format(c2); string(text2) != string(text) {
-			t.Fatalf("print not stable:\n%s\n---\n%s", text, text2)
+		if d := cmp.Diff(c, c2, cmpOpts...); d != "" {
+			t.Fatalf("round trip mismatch (-parsed +reparsed):\n%s\n%s", d, text)
 		}
 	})
 }
