@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nux-root/keepalived-go/internal/testutil"
 )
 
 // listenTCP returns a loopback listener closed in cleanup.
@@ -189,7 +191,7 @@ func TestTCP(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.c.Interface == "lo" && os.Geteuid() != 0 {
-				t.Skip("SO_BINDTODEVICE needs CAP_NET_RAW")
+				testutil.Skip(t, "SO_BINDTODEVICE needs CAP_NET_RAW (run as root)")
 			}
 			err := tt.c.Check(ctxTimeout(t, 5*time.Second))
 			if got := ReasonOf(err); got != tt.reason || (tt.reason == 0) != (err == nil) {

@@ -128,3 +128,50 @@ func ExampleTCP() {
 	err := c.Check(ctx)
 	fmt.Println(check.ReasonOf(err))
 }
+
+// MISC_CHECK with misc_dynamic, run as an unprivileged user with script
+// security on. Arguments are passed without a shell.
+func ExampleScript() {
+	s := &check.Script{
+		Path:     "/etc/keepalived/check_backend.sh",
+		Args:     []string{"--port", "8080"},
+		User:     "keepalived_script",
+		Dynamic:  true,
+		Security: true,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	weight, dynamic, err := s.CheckWeight(ctx)
+	switch {
+	case err != nil:
+		fmt.Println("down:", err)
+	case dynamic:
+		fmt.Println("up with weight", weight)
+	default:
+		fmt.Println("up")
+	}
+}
+
+// DNS_CHECK: the server must answer with the expected address.
+func ExampleDNS() {
+	d := &check.DNS{
+		Server: netip.MustParseAddrPort("127.0.0.1:53"),
+		Name:   "www.example.com",
+		Type:   1, // dns.TypeA
+		Expect: []string{"192.0.2.10"},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var ae *check.AnswerError
+	if err := d.Check(ctx); errors.As(err, &ae) {
+		fmt.Println("missing", ae.Missing)
+	}
+}
+
+// SMTP_CHECK with EHLO and a name.
+func ExampleSMTP() {
+	s := check.SMTP{Addr: netip.MustParseAddrPort("127.0.0.1:25"), HeloName: "lb1.example.com", EHLO: true}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	fmt.Println(s.Check(ctx))
+}

@@ -465,3 +465,13 @@ func FuzzHTTPResponse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseResponseHead(b *testing.B) {
+	head := []byte("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nDate: Wed, 25 Nov 2026 07:00:00 GMT\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := parseResponseHead(head); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

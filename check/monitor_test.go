@@ -409,3 +409,29 @@ func TestMonitorErrors(t *testing.T) {
 		t.Errorf("Add after Run: %v", err)
 	}
 }
+
+func TestMonitorCallbackMayAdd(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMonitor(MonitorConfig{})
+		var added atomic.Int64
+		var second func()
+		c := &scripted{key: "a", results: []error{errBoom}}
+		_, err := m.Add(Watch{Checker: c, Policy: Policy{Interval: time.Minute}, OnTransition: func(tn Transition) {
+			if tn.Cause == CauseFall && second == nil {
+				second, _ = m.Add(Watch{Checker: c, Policy: Policy{Interval: time.Minute},
+					OnTransition: func(Transition) { added.Add(1) }})
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := runMonitor(t, m)
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if added.Load() != 1 {
+			t.Errorf("watch added from a callback got %d events, want 1 (its initial state)", added.Load())
+		}
+		second()
+		stop()
+	})
+}

@@ -166,3 +166,17 @@ func FuzzSMTPReply(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkSMTPReply(b *testing.B) {
+	reply := []byte("250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n")
+	r := bytes.NewReader(reply)
+	br := bufio.NewReaderSize(r, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(reply)
+		br.Reset(r)
+		if _, _, err := readSMTPReply(br); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
