@@ -332,3 +332,28 @@ func BenchmarkAnnounceOnce(b *testing.B) {
 		})
 	}
 }
+
+// TestIntegrationAnnounceRefresh: the periodic refresh keeps announcing
+// until StopAnnounce, and nothing is sent afterwards.
+func TestIntegrationAnnounceRefresh(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, _ := testutil.NewPair(t)
+	m := newManager(t, a, vip.AnnouncePolicy{Repeat: 1, SecondBurstDelay: -1, Refresh: 20 * time.Millisecond, RefreshRepeat: 2})
+	ctx := context.Background()
+	if err := m.Announce(ctx, "eth0", []netip.Addr{netip.MustParseAddr("192.0.2.100")}); err != nil {
+		t.Fatal(err)
+	}
+	// First burst: 1 round (2 frames); each refresh: 2 rounds (4 frames).
+	for i := 0; i < 500 && m.Stats().GARPsSent < 2+3*4; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	m.StopAnnounce("eth0")
+	n := m.Stats().GARPsSent
+	if n < 2+3*4 {
+		t.Fatalf("GARPsSent = %d, want at least 14", n)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if got := m.Stats().GARPsSent; got != n {
+		t.Errorf("GARPsSent went from %d to %d after StopAnnounce", n, got)
+	}
+}
