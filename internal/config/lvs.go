@@ -550,7 +550,7 @@ func (d *decoder) realServer(n *node) {
 	d.block(n.children, rsHandlers, rsKnown, &d.curRS().Other)
 }
 
-func newChecker(kind string, pos Pos) Checker {
+func newChecker(kind CheckerKind, pos Pos) Checker {
 	c := Checker{Kind: kind, Pos: pos, Retry: -1, DelayBeforeRetry: -1, Warmup: -1}
 	switch kind {
 	case "DNS_CHECK":
@@ -566,7 +566,7 @@ func newChecker(kind string, pos Pos) Checker {
 }
 
 func (d *decoder) checker(n *node) {
-	kind := n.name.text
+	kind := CheckerKind(n.name.text)
 	c := newChecker(kind, n.name.pos)
 	if n.block {
 		d.checkerBody(&c, n.children)

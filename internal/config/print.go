@@ -801,7 +801,7 @@ func (w *printer) realServer(rs *RealServer) {
 }
 
 func (w *printer) checker(c *Checker) {
-	w.open(c.Kind)
+	w.open(string(c.Kind))
 	w.addr("connect_ip", c.ConnectIP)
 	if c.ConnectPort != 0 {
 		w.num("connect_port", int(c.ConnectPort))

@@ -404,7 +404,7 @@ type RealServer struct {
 // on the checker comes from the real server, then the virtual server, then
 // keepalived's default for the kind.
 type Checker struct {
-	Kind             string
+	Kind             CheckerKind
 	Pos              Pos
 	ConnectIP        netip.Addr
 	ConnectPort      uint16
@@ -458,6 +458,23 @@ type Checker struct {
 	// BFD_CHECK
 	BFDName string
 }
+
+// CheckerKind is the keyword of a checker block.
+type CheckerKind string
+
+// The checker kinds.
+const (
+	TCPCheck  CheckerKind = "TCP_CHECK"
+	HTTPGet   CheckerKind = "HTTP_GET"
+	SSLGet    CheckerKind = "SSL_GET"
+	SMTPCheck CheckerKind = "SMTP_CHECK"
+	DNSCheck  CheckerKind = "DNS_CHECK"
+	UDPCheck  CheckerKind = "UDP_CHECK"
+	PingCheck CheckerKind = "PING_CHECK"
+	MiscCheck CheckerKind = "MISC_CHECK"
+	FileCheck CheckerKind = "FILE_CHECK"
+	BFDCheck  CheckerKind = "BFD_CHECK"
+)
 
 // URL is a url block of HTTP_GET or SSL_GET.
 type URL struct {
