@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -135,8 +136,17 @@ func BenchmarkMonitorTCP(b *testing.B) {
 			addrs := startListeners(b, 16)
 			m := NewMonitor(MonitorConfig{})
 			p := Policy{Interval: time.Second, Timeout: time.Second, Warmup: time.Second}
+			var reasons [ReasonFile + 1]atomic.Int64
 			for i := range rate {
-				w := Watch{Checker: TCP{Addr: addrs[i%len(addrs)]}, Policy: p, Key: i}
+				tcp := TCP{Addr: addrs[i%len(addrs)]}
+				counted := CheckerFunc(func(ctx context.Context) error {
+					err := tcp.Check(ctx)
+					if err != nil {
+						reasons[ReasonOf(err)].Add(1)
+					}
+					return err
+				})
+				w := Watch{Checker: counted, Policy: p, Key: i}
 				if _, err := m.Add(w); err != nil {
 					b.Fatal(err)
 				}
@@ -163,6 +173,11 @@ func BenchmarkMonitorTCP(b *testing.B) {
 			b.ReportMetric(rssMiB(), "rss-MiB")
 			b.ReportMetric(maxRSSMiB(), "maxrss-MiB")
 			b.ReportMetric(float64(fails), "failures")
+			for r := range reasons {
+				if n := reasons[r].Load(); n > 0 {
+					b.Logf("%d failures: %v", n, Reason(r))
+				}
+			}
 		})
 	}
 }
