@@ -16,9 +16,10 @@ type decoder struct {
 	cfg *Config
 	// rulePref is the next automatic rule preference (keepalived counts
 	// down from 16384).
-	rulePref uint32
-	gseen    map[string]bool   // keywords seen in global_defs
-	iseen    []map[string]bool // keywords seen per vrrp_instance
+	rulePref  uint32
+	gseen     map[string]bool   // keywords seen in global_defs
+	iseen     []map[string]bool // keywords seen per vrrp_instance
+	smtpHosts []Checker         // host { } blocks of the SMTP_CHECK being read
 	// sgHasGroup records, per sync group, whether it has a group block
 	sgHasGroup []bool
 }

@@ -457,15 +457,6 @@ func inheritRS(rs *RealServer, vs *VirtualServer) {
 				c.ConnectPort = rs.Port
 			}
 		}
-		for j := range c.Hosts {
-			h := &c.Hosts[j]
-			if h.ConnectPort == 0 {
-				h.ConnectPort = c.ConnectPort
-			}
-			if !h.BindTo.IsValid() {
-				h.BindTo = c.BindTo
-			}
-		}
 	}
 	if rs.DelayBeforeRetry < 0 {
 		rs.DelayBeforeRetry = time.Second
@@ -568,6 +559,7 @@ func newChecker(kind CheckerKind, pos Pos) Checker {
 func (d *decoder) checker(n *node) {
 	kind := CheckerKind(n.name.text)
 	c := newChecker(kind, n.name.pos)
+	d.smtpHosts = d.smtpHosts[:0]
 	if n.block {
 		d.checkerBody(&c, n.children)
 	}
@@ -604,7 +596,29 @@ func (d *decoder) checker(n *node) {
 		}
 	}
 	rs := d.curRS()
-	rs.Checkers = append(rs.Checkers, c)
+	if len(d.smtpHosts) == 0 {
+		rs.Checkers = append(rs.Checkers, c)
+		return
+	}
+	// The legacy host { } sub-blocks of SMTP_CHECK: each host is checked
+	// instead of the real server's address, as its own checker.
+	for _, h := range d.smtpHosts {
+		hc := c
+		hc.Pos = h.Pos
+		if h.ConnectIP.IsValid() {
+			hc.ConnectIP = h.ConnectIP
+		}
+		if h.ConnectPort != 0 {
+			hc.ConnectPort = h.ConnectPort
+		}
+		if h.BindTo.IsValid() {
+			hc.BindTo = h.BindTo
+		}
+		if h.BindIf != "" {
+			hc.BindIf = h.BindIf
+		}
+		rs.Checkers = append(rs.Checkers, hc)
+	}
 }
 
 func (d *decoder) checkerBody(c *Checker, children []*node) {
@@ -682,7 +696,7 @@ func (d *decoder) checkerSpecific(c *Checker, n *node) bool {
 		case "helo_name":
 			d.str(n, &c.HeloName)
 		case "host":
-			h := Checker{Kind: "host", Pos: n.name.pos}
+			h := Checker{Kind: SMTPCheck, Pos: n.name.pos}
 			for _, hc := range n.children {
 				switch hc.name.text {
 				case "connect_ip":
@@ -701,7 +715,7 @@ func (d *decoder) checkerSpecific(c *Checker, n *node) bool {
 					d.unknown(hc)
 				}
 			}
-			c.Hosts = append(c.Hosts, h)
+			d.smtpHosts = append(d.smtpHosts, h)
 		default:
 			return false
 		}

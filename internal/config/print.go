@@ -849,16 +849,6 @@ func (w *printer) checker(c *Checker) {
 		w.flag("enable_sni", c.EnableSNI)
 	case "SMTP_CHECK":
 		w.str("helo_name", c.HeloName)
-		for _, h := range c.Hosts {
-			w.open("host")
-			w.addr("connect_ip", h.ConnectIP)
-			if h.ConnectPort != 0 {
-				w.num("connect_port", int(h.ConnectPort))
-			}
-			w.addr("bindto", h.BindTo)
-			w.str("bind_if", h.BindIf)
-			w.close()
-		}
 	case "DNS_CHECK":
 		w.str("type", c.DNSType)
 		w.str("name", c.DNSName)

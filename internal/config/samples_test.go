@@ -137,8 +137,12 @@ func TestSampleContents(t *testing.T) {
 		t.Errorf("status codes %v, want %v", u.StatusCodes, want)
 	}
 	smtp := parse("keepalived.conf.SMTP_CHECK", Options{})
-	c := smtp.VirtualServers[0].RealServers[2].Checkers[0]
-	if c.HeloName != "foo.bar.com" || len(c.Hosts) != 3 || c.Hosts[2].ConnectPort != 587 || c.Hosts[0].BindTo.String() != "172.16.1.2" {
+	cs := smtp.VirtualServers[0].RealServers[2].Checkers
+	if len(cs) != 3 || cs[0].HeloName != "foo.bar.com" || cs[2].ConnectPort != 587 || cs[0].BindTo.String() != "172.16.1.2" ||
+		cs[2].ConnectIP.String() != "64.233.167.100" || cs[1].ConnectPort != 25 || cs[2].BindTo.IsValid() {
+		t.Errorf("SMTP_CHECK hosts = %+v", cs)
+	}
+	if c := smtp.VirtualServers[0].RealServers[0].Checkers[0]; c.ConnectIP.String() != "172.16.1.10" || c.ConnectPort != 25 {
 		t.Errorf("SMTP_CHECK = %+v", c)
 	}
 	sync := parse("keepalived.conf.vrrp.sync", Options{})

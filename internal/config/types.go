@@ -428,8 +428,7 @@ type Checker struct {
 	EnableSNI    bool
 
 	// SMTP_CHECK
-	HeloName string
-	Hosts    []Checker // host { } sub-blocks (legacy SMTP_CHECK syntax)
+	HeloName string // the legacy host { } sub-blocks become one SMTP_CHECK each
 
 	// DNS_CHECK
 	DNSType string // default SOA
