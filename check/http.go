@@ -210,7 +210,7 @@ func (h *HTTP) Check(ctx context.Context) error {
 	}
 	host := h.Host
 	if host == "" {
-		host = h.Addr.Addr().String()
+		host = h.Addr.Addr().WithZone("").String()
 		if h.Addr.Addr().Is6() {
 			host = "[" + host + "]"
 		}

@@ -260,6 +260,9 @@ func (m *Monitor) Run(ctx context.Context) error {
 			return nil
 		case <-m.wake:
 		case <-m.tick:
+			// The timer fired: re-arm even if the earliest deadline is
+			// unchanged (a Clock may fire a little early).
+			m.armed, m.stopT = time.Time{}, nil
 		case r := <-m.result:
 			m.finish(r)
 			// Drain what else is ready without re-arming the timer.
