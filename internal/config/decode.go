@@ -44,8 +44,59 @@ func (d *decoder) block(children []*node, handlers map[string]handler, known map
 			}
 			continue
 		}
-		d.unknown(c)
+		d.unknownIn(c, handlers, known)
 	}
+}
+
+// unknownIn warns about an unknown keyword and suggests a close known one.
+func (d *decoder) unknownIn(n *node, handlers map[string]handler, known map[string]bool) {
+	best, bestDist := "", 3
+	consider := func(k string) {
+		if dist := editDistance(n.name.text, k, bestDist); dist < bestDist || dist == bestDist && best != "" && k < best {
+			best, bestDist = k, dist
+		}
+	}
+	for k := range handlers {
+		consider(k)
+	}
+	for k := range known {
+		consider(k)
+	}
+	if best != "" && len(n.name.text) > 3 {
+		d.warnf(n.name.pos, "unknown keyword '%s' (did you mean '%s'?)", n.name.text, best)
+		return
+	}
+	d.unknown(n)
+}
+
+// editDistance is the Levenshtein distance of a and b, or max when it is
+// at least max.
+func editDistance(a, b string, max int) int {
+	if d := len(a) - len(b); d >= max || -d >= max {
+		return max
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin >= max {
+			return max
+		}
+		prev, cur = cur, prev
+	}
+	return min(prev[len(b)], max)
 }
 
 func (d *decoder) unknown(n *node) {
