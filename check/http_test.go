@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -472,6 +473,30 @@ func BenchmarkParseResponseHead(b *testing.B) {
 	for b.Loop() {
 		if _, err := parseResponseHead(head); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestHTTPEndlessBodyBoundedMemory(t *testing.T) {
+	chunk := bytes.Repeat([]byte("A"), 64<<10)
+	addr := hostile(t, func(c net.Conn) {
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		c.Read(make([]byte, 4096))
+		c.Write([]byte("HTTP/1.0 200 OK\r\n\r\n"))
+		writeFor(c, chunk, 1024) // up to 64 MiB
+	})
+	for _, h := range []*HTTP{
+		{Addr: addr, Digest: Digest(nil)},
+		{Addr: addr, Regex: regexp.MustCompile("B")},
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		err := h.Check(ctxTimeout(t, 10*time.Second))
+		runtime.ReadMemStats(&after)
+		checkResult(t, err, ReasonTooLarge, nil)
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+			t.Errorf("check allocated %d bytes reading an endless body (bound %d)", alloc, DefaultMaxBodyBytes)
 		}
 	}
 }
