@@ -98,6 +98,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGQUIT)
 	defer stop()
 
+	if err := vm.CheckStatic(bin); err != nil {
+		fmt.Fprintf(stderr, "vmexec: %v\n", err)
+		return 1
+	}
 	// A package whose TestMain does not call vm.Main cannot run in the VM.
 	// That is fine when none of its tests is selected (go test -exec vmexec
 	// -run '^TestKernel' ./... reaches every package), an error otherwise.

@@ -59,13 +59,14 @@ func TestRunUsage(t *testing.T) {
 }
 
 func TestRunDynamicBinary(t *testing.T) {
-	// A dynamically linked binary is refused before anything is prepared.
+	// A dynamically linked binary is refused before anything is prepared
+	// or run.
 	var stdout, stderr bytes.Buffer
 	t.Setenv(vm.EnvDir, t.TempDir())
 	t.Setenv(envTimeout, "")
 	code := run([]string{"/usr/sbin/ipvsadm"}, &stdout, &stderr)
-	if code == 0 {
-		t.Errorf("run(dynamic binary) = 0; stderr %q", stderr.String())
+	if code == 0 || !strings.Contains(stderr.String(), "vm: test binary") {
+		t.Errorf("run(dynamic binary) = %d, stderr %q; want non-zero and a test binary error", code, stderr.String())
 	}
 }
 
