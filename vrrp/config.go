@@ -157,10 +157,10 @@ type Config struct {
 	Logger *slog.Logger
 
 	// OnTransition, if not nil, is called on the Instance's loop goroutine
-	// after every state transition, in order. It must return quickly and
-	// must not call the Instance's blocking methods (State, Stats,
-	// SetPriority, SetTracked, Update). Ignored by Machine, which returns
-	// transitions as actions.
+	// after every state transition, in order, after the advertisements of
+	// the new state have been handed to the transport. It must return
+	// quickly; it may call any method of the Instance (none blocks).
+	// Ignored by Machine, which returns transitions as actions.
 	OnTransition func(Transition)
 }
 
@@ -173,7 +173,7 @@ func (c *Config) Validate() error {
 	return err
 }
 
-// family4 reports whether the instance is IPv4.
+// is4 reports whether the instance is IPv4.
 func (c *Config) is4() bool { return c.Source.Is4() }
 
 // normalize returns a deep copy of c with defaults applied and zones

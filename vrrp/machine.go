@@ -223,7 +223,7 @@ func NewMachine(cfg Config) (*Machine, error) {
 	}
 	m.rx.Addrs = make([]netip.Addr, 0, 8)
 	m.actions = make([]Action, 0, 8)
-	m.buf = make([]byte, 0, 1024)
+	m.buf = make([]byte, 0, 256)
 	m.recompute()
 	return m, nil
 }

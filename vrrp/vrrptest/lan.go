@@ -444,7 +444,7 @@ func (l *LAN) transmit(from *Router, dst netip.Addr, payload []byte) {
 		}
 		if shared == nil {
 			if len(l.slab)+len(payload) > cap(l.slab) {
-				l.slab = make([]byte, 0, max(16384, len(payload)))
+				l.slab = make([]byte, 0, max(4096, len(payload)))
 			}
 			n := len(l.slab)
 			l.slab = append(l.slab, payload...)

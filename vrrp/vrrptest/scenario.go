@@ -239,7 +239,7 @@ func (s *scenario) run() error {
 // preempt delay plus a Master_Down_Interval (at most 4 intervals), and
 // split-brain resolves within an interval.
 func (s *scenario) settle() time.Duration {
-	return s.maxPD + 8*s.adv + 4*s.delay + time.Second/256*2
+	return s.maxPD + 6*s.adv + 4*s.delay + time.Second/256*2
 }
 
 // converge waits for elections to finish, checks the invariants, then
@@ -250,7 +250,7 @@ func (s *scenario) converge(what string) error {
 		return err
 	}
 	before := len(s.lan.trans)
-	s.lan.Run(10 * s.adv)
+	s.lan.Run(8 * s.adv)
 	if after := len(s.lan.trans); after != before {
 		t := s.lan.trans[before]
 		return fmt.Errorf("after %s: flap without cause: %s %v -> %v (%v) at %v", what, t.Router.name, t.From, t.To, t.Reason, t.At.Sub(s.lan.start))
