@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -161,10 +162,19 @@ func waitAll(b *testing.B, what string, timeout time.Duration, cond func() bool)
 	}
 }
 
-// flapsOf counts transitions out of Up before now.
+// flapsOf counts transitions out of Up before now. With KGO_BFD_DEBUG set
+// it writes every transition to that file.
 func flapsOf(r *recorder) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if path := os.Getenv("KGO_BFD_DEBUG"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			for _, c := range r.ch {
+				fmt.Fprintf(f, "%s %d %v->%v %v %v\n", c.At.Format("05.000000"), c.Discriminator, c.From, c.To, c.Reason, c.Diag)
+			}
+			f.Close()
+		}
+	}
 	n := 0
 	for _, c := range r.ch {
 		if c.From == bfd.StateUp {
@@ -242,7 +252,20 @@ func benchHold(b *testing.B, pairing string, n int, iv, window time.Duration) {
 		waitAll(b, "all Up", 30*time.Second, func() bool { return oursUp(b, ma, iv) == n && oursUp(b, mb, iv) == n })
 	}
 	time.Sleep(time.Second)
+	pkts := func() uint64 {
+		var n uint64
+		for _, m := range []*udpMux{ma, mb} {
+			if m != nil {
+				st := m.Stats()
+				n += st.Received + st.Sent
+			}
+		}
+		return n
+	}
 	for b.Loop() {
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		p0 := pkts()
 		a0, w0 := cpuA(), time.Now()
 		var b0 time.Duration
 		if cpuB != nil {
@@ -250,13 +273,30 @@ func benchHold(b *testing.B, pairing string, n int, iv, window time.Duration) {
 		}
 		time.Sleep(window)
 		wall := time.Since(w0)
+		runtime.ReadMemStats(&ms1)
+		if p := pkts() - p0; p > 0 {
+			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(p), "allocs/pkt")
+			b.ReportMetric(float64(p)/wall.Seconds(), "our-pkts/s")
+		}
 		b.ReportMetric(100*float64(cpuA()-a0)/float64(wall), "A-cpu-%")
 		if cpuB != nil {
 			b.ReportMetric(100*float64(cpuB()-b0)/float64(wall), "B-cpu-%")
 		}
 	}
+	// FRR sessions whose uptime is shorter than the window went down in it.
+	frrFlapped := func(f *testutil.BFDD) {
+		peers, _ := f.Peers()
+		n := 0
+		for _, p := range peers {
+			if p.Status != "up" || time.Duration(p.Uptime)*time.Second < window {
+				n++
+			}
+		}
+		b.ReportMetric(float64(n), "frr-sessions-flapped")
+	}
 	switch pairing {
 	case "ours-frr":
+		frrFlapped(fb)
 		b.ReportMetric(float64(flapsOf(ma.rec)), "flaps")
 		t0 := time.Now()
 		fb.Kill()
@@ -267,6 +307,7 @@ func benchHold(b *testing.B, pairing string, n int, iv, window time.Duration) {
 		_ = mb.tr.Close() // abrupt: no AdminDown goodbye
 		reportLatency(b, downLatencies(b, ma.rec, discrs, t0))
 	case "frr-frr":
+		frrFlapped(fa)
 		t0 := time.Now()
 		fb.Kill()
 		waitAllFast(b, func() bool {
