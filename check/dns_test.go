@@ -191,7 +191,7 @@ func TestDNSHostile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &DNS{Server: dnsResponder(t, tt.reply)}
-			checkResult(t, d.Check(ctxTimeout(t, 500*time.Millisecond)), tt.reason, nil)
+			checkResult(t, d.Check(ctxTimeout(t, time.Second)), tt.reason, nil)
 		})
 	}
 }

@@ -289,7 +289,7 @@ func TestHTTPHostileServers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := tt.h
 			h.Addr = hostile(t, tt.server)
-			err := h.Check(ctxTimeout(t, 500*time.Millisecond))
+			err := h.Check(ctxTimeout(t, time.Second))
 			checkResult(t, err, tt.reason, nil)
 		})
 	}
