@@ -50,9 +50,13 @@ func (d *decoder) block(children []*node, handlers map[string]handler, known map
 
 // unknownIn warns about an unknown keyword and suggests a close known one.
 func (d *decoder) unknownIn(n *node, handlers map[string]handler, known map[string]bool) {
-	best, bestDist := "", 3
+	const limit = 3 // suggest keywords at most 2 edits away
+	best, bestDist := "", limit
 	consider := func(k string) {
-		if dist := editDistance(n.name.text, k, bestDist); dist < bestDist || dist == bestDist && best != "" && k < best {
+		// the cap is one more than the best so far, so that a tie is a
+		// real distance; ties go to the alphabetically first keyword
+		dist := editDistance(n.name.text, k, bestDist+1)
+		if dist < limit && (dist < bestDist || dist == bestDist && k < best) {
 			best, bestDist = k, dist
 		}
 	}

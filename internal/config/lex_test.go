@@ -246,3 +246,16 @@ func TestExpansionBudget(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+func TestEditDistance(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"prority", "priority", 1}, {"prority", "advert_int", 3}, {"abc", "abc", 0}, {"", "ab", 2}, {"kitten", "sitting", 3},
+	}
+	for _, tt := range tests {
+		if got := editDistance(tt.a, tt.b, 3); got != tt.want {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
