@@ -87,6 +87,10 @@ type Config struct {
 	// when Peers is set. If zero, only 255 is accepted (as for multicast).
 	UnicastTTL TTLRange
 
+	// PeerTTL overrides UnicastTTL for individual peers (keepalived's
+	// per-peer min_ttl / max_ttl).
+	PeerTTL map[netip.Addr]TTLRange
+
 	// CheckUnicastSource drops advertisements whose source is not in Peers
 	// (keepalived's check_unicast_src).
 	CheckUnicastSource bool
@@ -179,10 +183,20 @@ func (c *Config) is4() bool { return c.Source.Is4() }
 // normalize returns a deep copy of c with defaults applied and zones
 // stripped, or the errors of every invalid field.
 func (c *Config) normalize() (Config, error) {
+	var errs []error
 	n := *c
 	n.Addrs = slices.Clone(c.Addrs)
 	n.Peers = slices.Clone(c.Peers)
 	n.Track = slices.Clone(c.Track)
+	if c.PeerTTL != nil {
+		n.PeerTTL = make(map[netip.Addr]TTLRange, len(c.PeerTTL))
+		for a, r := range c.PeerTTL {
+			if r.Min > r.Max || !a.IsValid() {
+				errs = append(errs, fmt.Errorf("vrrp: config PeerTTL: peer %v range %d-%d invalid: %w", a, r.Min, r.Max, ErrInvalidConfig))
+			}
+			n.PeerTTL[a.WithZone("").Unmap()] = r
+		}
+	}
 	if n.Version == 0 {
 		n.Version = DefaultVersion
 	}
@@ -192,7 +206,6 @@ func (c *Config) normalize() (Config, error) {
 	if n.AdvertInterval == 0 {
 		n.AdvertInterval = DefaultAdvertInterval
 	}
-	var errs []error
 	bad := func(field, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("vrrp: config %s: %s: %w", field, fmt.Sprintf(format, args...), ErrInvalidConfig))
 	}

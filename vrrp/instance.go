@@ -264,6 +264,7 @@ func (i *Instance) read(buf []byte, pkts chan<- loopPacket, ack <-chan struct{},
 			default:
 			}
 			if errors.Is(err, net.ErrClosed) {
+				i.log.Warn("transport closed under a running instance; no more advertisements will be received", "err", err)
 				return
 			}
 			i.mu.Lock()
@@ -306,7 +307,24 @@ func (i *Instance) backoff(fails int, done <-chan struct{}) bool {
 
 // handle runs one event through the machine and performs the actions.
 func (i *Instance) handle(now time.Time, ev Event) {
+	if ev.Kind != EventPacket {
+		i.perform(i.m.Handle(now, ev))
+		return
+	}
+	before := i.m.stats.Drops
+	mismatch := i.m.stats.AddrMismatch
 	i.perform(i.m.Handle(now, ev))
+	if n := i.m.stats.AddrMismatch; n != mismatch && n&(n-1) == 0 {
+		// Logged at 1, 2, 4, 8, ... mismatches: visible, never a flood.
+		i.log.Warn("advertisement address list differs from ours", "peer", ev.Meta.Src, "count", n)
+	}
+	if i.log.Enabled(context.Background(), slog.LevelDebug) {
+		for r, n := range i.m.stats.Drops {
+			if n != before[r] {
+				i.log.Debug("dropped advertisement", "peer", ev.Meta.Src, "reason", DropReason(r).String())
+			}
+		}
+	}
 }
 
 func (i *Instance) perform(acts []Action) {

@@ -3,7 +3,9 @@ package vrrp_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -351,6 +353,58 @@ func TestInstanceFakeClock(t *testing.T) {
 		<-done
 		if clk.Pending() != 0 {
 			t.Fatalf("%d timers left", clk.Pending())
+		}
+	})
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestInstanceLogsDropsAndMismatches(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs syncBuffer
+		net := vrrptest.NewNetwork()
+		tr := net.Transport(addrA)
+		inst, err := vrrp.New(vrrp.Config{VRID: 51, Source: addrA, Addrs: []netip.Addr{vip},
+			Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}, tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- inst.Run(ctx) }()
+		synctest.Wait()
+		p := vrrp.Packet{Version: 3, Type: 1, VRID: 51, Priority: 200, AdvertInterval: time.Second,
+			Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.99")}}
+		good, _ := p.AppendChecksummed(nil, addrB, vrrp.MulticastGroup4)
+		tr.Inject(good, addrB, vrrp.MulticastGroup4)
+		tr.Inject(good[:5], addrB, vrrp.MulticastGroup4)
+		synctest.Wait()
+		cancel()
+		<-done
+		out := logs.String()
+		for _, want := range []string{"address list differs", "dropped advertisement", "reason=length", "transition"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("logs lack %q:\n%s", want, out)
+			}
+		}
+		if s := inst.Stats(); s.AddrMismatch != 1 || s.Drops[vrrp.DropLength] != 1 {
+			t.Fatalf("stats %+v", s)
 		}
 	})
 }

@@ -541,7 +541,11 @@ func (m *Machine) receive(now time.Time, b []byte, meta Meta) {
 	if meta.TTL >= 0 {
 		lo, hi := 255, 255
 		if len(m.cfg.Peers) > 0 {
-			lo, hi = int(m.cfg.UnicastTTL.Min), int(m.cfg.UnicastTTL.Max)
+			r := m.cfg.UnicastTTL
+			if pr, ok := m.cfg.PeerTTL[src]; ok {
+				r = pr
+			}
+			lo, hi = int(r.Min), int(r.Max)
 		}
 		if meta.TTL < lo || meta.TTL > hi {
 			m.drop(DropTTL)

@@ -675,6 +675,8 @@ func TestConfigValidate(t *testing.T) {
 		{"too many addrs", func(c *Config) { c.Addrs = make([]netip.Addr, 256) }, false},
 		{"mixed family peer", func(c *Config) { c.Peers = []netip.Addr{vip6} }, false},
 		{"ttl range", func(c *Config) { c.UnicastTTL = TTLRange{Min: 200, Max: 100} }, false},
+		{"peer ttl range", func(c *Config) { c.PeerTTL = map[netip.Addr]TTLRange{hiPeer: {Min: 200, Max: 100}} }, false},
+		{"peer ttl ok", func(c *Config) { c.PeerTTL = map[netip.Addr]TTLRange{hiPeer: {Min: 1, Max: 255}} }, true},
 		{"preempt delay", func(c *Config) { c.PreemptDelay = time.Hour }, false},
 		{"initial state", func(c *Config) { c.InitialState = StateFault }, false},
 		{"checksum", func(c *Config) { c.Checksum = 9 }, false},
@@ -757,6 +759,16 @@ func TestMachineUnicastAndChecksumModes(t *testing.T) {
 		r.do(r.advert(200, ttl(255)))
 		r.do(r.advert(200, ttl(-1))) // unknown: not checked
 		if s := r.m.Stats(); s.AdvertsReceived != 2 || s.Drops[DropTTL] != 1 {
+			t.Fatalf("stats %+v", s)
+		}
+		// Per-peer override.
+		c.PeerTTL = map[netip.Addr]TTLRange{hiPeer: {Min: 1, Max: 1}}
+		r2 := newRig(t, c)
+		r2.start()
+		r2.do(r2.advert(200, ttl(1)))
+		r2.do(r2.advert(200, ttl(64)))
+		r2.do(r2.advert(200, ttl(64), from(loPeer)))
+		if s := r2.m.Stats(); s.AdvertsReceived != 2 || s.Drops[DropTTL] != 1 {
 			t.Fatalf("stats %+v", s)
 		}
 	})
