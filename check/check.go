@@ -122,7 +122,7 @@ func (r Reason) String() string {
 
 // Error is the error returned by the checkers of this package.
 type Error struct {
-	Check  string // checker kind: "tcp", "http", "smtp", "dns", "udp", "icmp", "script", "file"
+	Check  string // checker kind: "tcp", "http", "https", "tls", "smtp", "dns", "udp", "icmp", "script", "file"
 	Target string // what was checked: an address, a path
 	Reason Reason
 	Err    error // the detail; never nil

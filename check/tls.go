@@ -1,0 +1,66 @@
+package check
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/netip"
+)
+
+// TLS checks that a TLS handshake with Addr completes: a TCP_CHECK that also
+// proves the server's TLS stack (and, unless Config.InsecureSkipVerify, its
+// certificate) works. Use HTTP with a non-nil TLS field for SSL_GET.
+type TLS struct {
+	// Addr is the server's address and port. Required.
+	Addr netip.AddrPort
+	// Config is the client configuration (roots, verification, client
+	// certificates, SNI). If nil, a zero tls.Config, which verifies the
+	// certificate against the system roots for the address in Addr. It is
+	// cloned, never modified.
+	Config *tls.Config
+	// Bind and Interface select the local address and device, as in TCP.
+	Bind      netip.AddrPort
+	Interface string
+}
+
+// Validate reports an invalid configuration.
+func (t TLS) Validate() error {
+	if !t.Addr.IsValid() || t.Addr.Port() == 0 {
+		return fmt.Errorf("address %v: %w", t.Addr, ErrInvalidConfig)
+	}
+	return nil
+}
+
+// CheckKey returns t itself; configurations compare by pointer.
+func (t TLS) CheckKey() any { return t }
+
+// Check connects and performs the handshake.
+func (t TLS) Check(ctx context.Context) error {
+	target := t.Addr.String()
+	if err := t.Validate(); err != nil {
+		return fail(ctx, "tls", target, ReasonConfig, err)
+	}
+	raw, err := dialer(t.Bind, t.Interface, "tcp").DialContext(ctx, "tcp", target)
+	if err != nil {
+		return fail(ctx, "tls", target, ReasonConnect, err)
+	}
+	defer raw.Close()
+	if tc, ok := raw.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	var cfg *tls.Config
+	if t.Config != nil {
+		cfg = t.Config.Clone()
+	} else {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = t.Addr.Addr().WithZone("").String()
+	}
+	tc := tls.Client(raw, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fail(ctx, "tls", target, ReasonTLS, err)
+	}
+	return nil
+}

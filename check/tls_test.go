@@ -1,0 +1,40 @@
+package check
+
+import (
+	"crypto/tls"
+	"net"
+	"testing"
+	"time"
+)
+
+func TestTLS(t *testing.T) {
+	pki := newTestPKI(t)
+	l, err := tls.Listen("tcp4", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{pki.server}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve(t, l, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.(*tls.Conn).Handshake()
+	})
+	addr := addrPort(t, l.Addr())
+	garbage := hostile(t, func(c net.Conn) { c.Write([]byte("SSH-2.0-OpenSSH_9.2\r\n")) })
+	tests := []struct {
+		name   string
+		c      TLS
+		reason Reason
+	}{
+		{"verified", TLS{Addr: addr, Config: &tls.Config{RootCAs: pki.pool}}, 0},
+		{"verified by name", TLS{Addr: addr, Config: &tls.Config{RootCAs: pki.pool, ServerName: "www.example.com"}}, 0},
+		{"system roots", TLS{Addr: addr}, ReasonTLS},
+		{"verify off", TLS{Addr: addr, Config: &tls.Config{InsecureSkipVerify: true}}, 0},
+		{"not tls", TLS{Addr: garbage, Config: &tls.Config{InsecureSkipVerify: true}}, ReasonTLS},
+		{"refused", TLS{Addr: closedPort(t, "tcp")}, ReasonConnect},
+		{"invalid", TLS{}, ReasonConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			checkResult(t, tt.c.Check(ctxTimeout(t, 5*time.Second)), tt.reason, nil)
+		})
+	}
+}
