@@ -2,4 +2,50 @@
 // interfaces and announces them with gratuitous ARP (RFC 5227 style) and
 // unsolicited neighbour advertisements (RFC 4861 §7.2.6), including VMAC
 // (RFC 5798 §7.3 virtual MAC) macvlan interfaces.
+//
+// # Quick start
+//
+// A [Manager] works in one network namespace through one netlink handle:
+//
+//	m, err := vip.New(vip.Config{})          // or Config{NetNS: "/run/netns/x"}
+//	defer m.Close()                          // removes exactly what m added
+//	a := vip.Address{Prefix: netip.MustParsePrefix("192.0.2.100/24"), Interface: "eth0"}
+//	err = m.Add(ctx, a)                      // on becoming MASTER
+//	err = m.Announce(ctx, "eth0", []netip.Addr{a.Prefix.Addr()})
+//	err = m.Remove(ctx, a)                   // on leaving MASTER
+//
+// # Ownership
+//
+// The Manager remembers what it added and marks it in the kernel: addresses
+// with IFA_PROTO [AddrProtocol] (Linux 6.3+), routes and rules with the
+// routing protocol [RouteProtocol] (18, "keepalived" in rt_protos). Add of
+// an address that is already present (an operator's) does not take
+// ownership, and Remove, RemoveAll and Close never remove an address that
+// is no longer marked as ours, so an identical address added by someone
+// else survives.
+//
+// # Announcements
+//
+// [Manager.Announce] follows [AnnouncePolicy], keepalived-compatible: a
+// burst of Repeat gratuitous ARP request + reply pairs (IPv4) or
+// unsolicited NAs with the Override flag (IPv6) at once, a second burst
+// after SecondBurstDelay, and an optional periodic refresh.
+// [Manager.AnnounceOnce] sends a single burst (garp_lower_prio_repeat).
+//
+// # Concurrency
+//
+// A Manager is safe for concurrent use. Announce starts one goroutine per
+// interface for the delayed bursts; StopAnnounce and Close end it.
+//
+// # Linux
+//
+// Needs CAP_NET_ADMIN (netlink, sysctls) and CAP_NET_RAW (AF_PACKET).
+// Sockets are opened inside Config.NetNS on a dedicated locked thread. On
+// other systems [New] returns [ErrNotSupported].
+//
+// # Testing
+//
+// The frame builders are tested with golden bytes on any OS. The
+// TestIntegration tests run as root in throwaway network namespaces and
+// check the peer's neighbour table and tshark's dissection of every frame.
 package vip
