@@ -136,7 +136,8 @@ func TestIncludeCheckOptions(t *testing.T) {
 	if !errors.As(err, &el) || len(el) != 1 || !strings.Contains(el[0].Error(), `"/missing.conf": no such file`) {
 		t.Errorf("err = %v", err)
 	}
-	if len(warns) != 1 || !strings.Contains(warns[0].String(), "missing2.conf") {
+	if len(warns) != 2 || !strings.Contains(warns[0].String(), `/k.conf:2:1: include "/none/*.conf": config files missing`) ||
+		!strings.Contains(warns[1].String(), "missing2.conf") {
 		t.Errorf("warnings = %v", warns)
 	}
 }

@@ -250,8 +250,9 @@ func (p *pre) include(kw, arg string, pos Pos) {
 				fail("%s %q: no file matches the wildcard", kw, alt)
 			case !wild && check&(incMatch|incBrace) != 0:
 				fail("%s %q: no such file", kw, alt)
-			case !wild && check == 0:
-				fail("%s %q: no such file", kw, alt)
+			default:
+				// keepalived: "Config files missing"
+				p.warnf(pos, "%s %q: config files missing", kw, alt)
 			}
 			continue
 		}
