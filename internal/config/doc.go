@@ -26,8 +26,11 @@
 // definitions, substituted as $NAME (before white space) or ${NAME},
 // recursively and late bound, including multi-line definitions (lines
 // ending in '\', ended by the first line without one or by an empty line);
-// the predefined ${_PWD}, ${_INSTANCE}, ${_RANDOM [MIN [MAX]]}, ${_HASH},
-// ${_BANG} and ${_ENV NAME} (from [Options].Env only); and ~SEQ(var,
+// the predefined ${_PWD} (the directory of the current file, as named: it
+// is absolute when the main file's path is), ${_INSTANCE} (the config id),
+// ${_RANDOM [MIN [MAX]]} (from [Options].Random), ${_HASH}, ${_BANG} and
+// ${_ENV NAME} (from [Options].Env only, never the process environment);
+// and ~SEQ(var,
 // start, step, end), ~SEQx(...) and ~LST(var, v1, v2, ...) or
 // ~LST({a, b}, {1, 2}, ...) replication.
 //
