@@ -37,6 +37,7 @@ type Instance struct {
 	sendErrs uint64
 
 	// Immutable after New.
+	name    string
 	vrid    uint8
 	version int
 	is4     bool
@@ -65,6 +66,7 @@ func New(cfg Config, tr Transport) (*Instance, error) {
 		accept:  cfg.Accept,
 		onTrans: cfg.OnTransition,
 		wake:    make(chan struct{}, 1),
+		name:    m.cfg.Name,
 		vrid:    m.cfg.VRID,
 		version: m.cfg.Version,
 		is4:     m.cfg.is4(),
@@ -78,6 +80,12 @@ func New(cfg Config, tr Transport) (*Instance, error) {
 	i.log = i.log.With("instance", m.cfg.Name, "vrid", int(m.cfg.VRID))
 	return i, nil
 }
+
+// Name returns the configured instance name.
+func (i *Instance) Name() string { return i.name }
+
+// VRID returns the virtual router identifier.
+func (i *Instance) VRID() uint8 { return i.vrid }
 
 // State returns the current state.
 func (i *Instance) State() State {

@@ -199,7 +199,7 @@ func TestInstanceUpdate(t *testing.T) {
 		if len(a.rec.steps()) != n {
 			t.Fatalf("spurious transitions %v", a.rec.steps())
 		}
-		if a.inst.Priority() != 120 || !a.inst.Accept() {
+		if a.inst.Priority() != 120 || !a.inst.Accept() || a.inst.VRID() != 51 || a.inst.Name() != addrA.String() {
 			t.Fatalf("priority %d accept %v", a.inst.Priority(), a.inst.Accept())
 		}
 		bad := cfg

@@ -299,3 +299,36 @@ func TestNetwork(t *testing.T) {
 		t.Fatal("write after close")
 	}
 }
+
+// UNH-IOL VRRP Operations Test Suite, group 1 (interoperability), between
+// simulated routers: VRRP.1.1 basic (one master, the other backs up and
+// takes over), VRRP.1.2 advanced (several routers, failover order).
+func TestUNHGroup1Interoperability(t *testing.T) {
+	t.Run("VRRP.1.1 basic", func(t *testing.T) {
+		lan, rs := newTestLAN(t, LANConfig{Seed: 11}, 150, 100)
+		lan.Run(time.Second)
+		if masterName(lan, 51) != "r1" || rs[1].State() != vrrp.StateBackup {
+			t.Fatalf("masters %q", masterName(lan, 51))
+		}
+		lan.Crash(rs[0])
+		lan.Run(time.Second)
+		if masterName(lan, 51) != "r2" {
+			t.Fatalf("masters %q", masterName(lan, 51))
+		}
+	})
+	t.Run("VRRP.1.2 advanced", func(t *testing.T) {
+		lan, rs := newTestLAN(t, LANConfig{Seed: 12, Jitter: 2 * time.Millisecond}, 100, 250, 200, 150)
+		want := []string{"r2", "r3", "r4", "r1"}
+		for i, w := range want {
+			lan.Run(time.Second)
+			if got := masterName(lan, 51); got != w {
+				t.Fatalf("round %d: masters %q, want %q", i, got, w)
+			}
+			for _, r := range rs {
+				if r.Name() == w {
+					lan.Stop(r)
+				}
+			}
+		}
+	})
+}
