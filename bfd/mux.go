@@ -226,7 +226,11 @@ func (m *Mux) Run(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	readerDone := make(chan struct{})
-	wg.Go(func() { m.reader(readerDone) })
+	if p, ok := m.tr.(pusher); ok {
+		p.push(func(b []byte, meta Meta, err error) bool { return m.deliver(readerDone, b, meta, err) })
+	} else {
+		wg.Go(func() { m.reader(readerDone) })
+	}
 	defer func() {
 		close(readerDone)
 		_ = m.tr.Close()
@@ -292,6 +296,40 @@ func (m *Mux) reader(done <-chan struct{}) {
 		case <-done:
 			return
 		}
+	}
+}
+
+// pusher is implemented by transports that deliver datagrams from their
+// own goroutines (the Linux UDP transport), saving the Mux its reader
+// goroutine and one hand-off per packet. deliver copies b; it returns
+// false once the Mux is stopping.
+type pusher interface {
+	push(deliver func(b []byte, m Meta, err error) bool)
+}
+
+func (m *Mux) deliver(done <-chan struct{}, b []byte, meta Meta, err error) bool {
+	if err != nil {
+		m.readErrors.Add(1)
+		select {
+		case <-done:
+			return false
+		default:
+			return true
+		}
+	}
+	var buf *[MaxPacketLen + 64]byte
+	select {
+	case buf = <-m.free:
+	case <-done:
+		return false
+	}
+	n := copy(buf[:], b)
+	select {
+	case m.rx <- rxPacket{buf: buf, n: n, meta: meta}:
+		return true
+	case <-done:
+		m.free <- buf
+		return false
 	}
 }
 

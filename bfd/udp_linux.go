@@ -24,17 +24,18 @@ import (
 // (RFC 5881 §5, RFC 5883 §5). One UDPTransport serves every session of a
 // [Mux].
 type UDPTransport struct {
-	rx      []*rxSock
-	tx4     *net.UDPConn
-	tx6     *net.UDPConn
-	port    uint16
-	in      chan udpDatagram
-	closed  chan struct{}
-	once    sync.Once
-	wg      sync.WaitGroup
-	wmu     sync.Mutex
-	oob     []byte
-	readErr chan error
+	rx        []*rxSock
+	tx4       *net.UDPConn
+	tx6       *net.UDPConn
+	port      uint16
+	in        chan udpDatagram
+	closed    chan struct{}
+	once      sync.Once
+	startOnce sync.Once
+	wg        sync.WaitGroup
+	wmu       sync.Mutex
+	oob       []byte
+	readErr   chan error
 }
 
 type rxSock struct {
@@ -87,10 +88,41 @@ func ListenUDP(cfg UDPConfig) (*UDPTransport, error) {
 		t.closeSockets()
 		return nil, errors.Join(famErrs...)
 	}
-	for _, s := range t.rx {
-		t.wg.Go(func() { t.readLoop(s) })
-	}
 	return t, nil
+}
+
+// start starts one reader goroutine per socket, delivering to deliver. It
+// runs once: on the first ReadFrom, or when a Mux takes over delivery.
+func (t *UDPTransport) start(deliver func(b []byte, m Meta, err error) bool) {
+	t.startOnce.Do(func() {
+		for _, s := range t.rx {
+			t.wg.Go(func() { t.readLoop(s, deliver) })
+		}
+	})
+}
+
+// push implements pusher: the Mux receives datagrams straight from the
+// socket goroutines, one hand-off fewer than through ReadFrom.
+func (t *UDPTransport) push(deliver func(b []byte, m Meta, err error) bool) { t.start(deliver) }
+
+// toChannel is the delivery used by ReadFrom.
+func (t *UDPTransport) toChannel(b []byte, m Meta, err error) bool {
+	if err != nil {
+		select {
+		case t.readErr <- err:
+		default:
+		}
+		return true
+	}
+	var d udpDatagram
+	d.n = copy(d.buf[:], b)
+	d.meta = m
+	select {
+	case t.in <- d:
+		return true
+	case <-t.closed:
+		return false
+	}
 }
 
 func (t *UDPTransport) openFamily(cfg UDPConfig, v6 bool) error {
@@ -195,27 +227,23 @@ func listen(network, addr string, cfg UDPConfig, v6, rx bool) (*net.UDPConn, err
 // SourcePort returns the UDP source port of sent packets.
 func (t *UDPTransport) SourcePort() uint16 { return t.port }
 
-func (t *UDPTransport) readLoop(s *rxSock) {
+func (t *UDPTransport) readLoop(s *rxSock, deliver func(b []byte, m Meta, err error) bool) {
 	oob := make([]byte, 128)
-	var d udpDatagram
+	var buf [MaxPacketLen + 64]byte
 	for {
-		n, oobn, _, from, err := s.c.ReadMsgUDPAddrPort(d.buf[:], oob)
+		n, oobn, _, from, err := s.c.ReadMsgUDPAddrPort(buf[:], oob)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			select {
-			case t.readErr <- err:
-			default:
+			if !deliver(nil, Meta{}, err) {
+				return
 			}
 			continue
 		}
-		d.n = n
-		d.meta = Meta{Peer: from.Addr().Unmap().WithZone(""), MultiHop: s.multiHop}
-		parseCmsgs(oob[:oobn], &d.meta)
-		select {
-		case t.in <- d:
-		case <-t.closed:
+		meta := Meta{Peer: from.Addr().Unmap().WithZone(""), MultiHop: s.multiHop}
+		parseCmsgs(oob[:oobn], &meta)
+		if !deliver(buf[:n], meta, nil) {
 			return
 		}
 	}
@@ -259,6 +287,7 @@ func parseCmsgs(oob []byte, m *Meta) {
 
 // ReadFrom implements [Transport].
 func (t *UDPTransport) ReadFrom(b []byte) (int, Meta, error) {
+	t.start(t.toChannel)
 	select {
 	case d := <-t.in:
 		return copy(b, d.buf[:d.n]), d.meta, nil

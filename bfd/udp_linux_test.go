@@ -4,6 +4,7 @@ package bfd_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strconv"
@@ -203,4 +204,53 @@ func linkLocal(t *testing.T, ns *testutil.NetNS) (netip.Addr, int) {
 	}
 	t.Fatalf("no link-local address on eth0 in %s: %q", ns.Name, out)
 	return netip.Addr{}, 0
+}
+
+// TestIntegrationUDPReadFrom reads through Transport.ReadFrom (no Mux) and
+// checks what the transport reports about a datagram.
+func TestIntegrationUDPReadFrom(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, b := testutil.NewPair(t)
+	var tr *bfd.UDPTransport
+	if err := a.Do(func() error {
+		var err error
+		tr, err = bfd.ListenUDP(bfd.UDPConfig{DisableIPv6: true, DisableMultiHop: true, SourcePort: 50000})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if tr.SourcePort() != 50000 {
+		t.Errorf("source port %d", tr.SourcePort())
+	}
+	_, idxA := linkLocal(t, a)
+	if err := b.Do(func() error {
+		c, err := net.ListenPacket("udp4", "192.0.2.2:0")
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		rc, _ := c.(*net.UDPConn).SyscallConn()
+		_ = rc.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TTL, 200) })
+		_, err = c.WriteTo([]byte("hello"), &net.UDPAddr{IP: net.ParseIP(testutil.PairA4), Port: bfd.PortSingleHop})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, m, err := tr.ReadFrom(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bfd.Meta{Peer: pairB4, Local: pairA4, IfIndex: idxA, TTL: 200}
+	if string(buf[:n]) != "hello" || m != want {
+		t.Errorf("ReadFrom = %q %+v, want hello %+v", buf[:n], m, want)
+	}
+	if err := tr.WriteTo([]byte("x"), bfd.Meta{Peer: pairB6}); err == nil {
+		t.Error("WriteTo an IPv6 peer without an IPv6 socket succeeded")
+	}
+	_ = tr.Close()
+	if _, _, err := tr.ReadFrom(buf); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("ReadFrom after Close = %v", err)
+	}
 }
