@@ -161,7 +161,47 @@ func (p *pre) rawLine(raw string, pos Pos) {
 	case "include_check":
 		p.includeCheck(strings.Fields(rest), pos)
 	}
-	p.process(trimmed, pos, 0)
+	p.process(ltext{s: trimmed, base: pos.Col}, pos, 0)
+}
+
+// ltext is a line of text with the source column of each byte: cols is
+// nil while the columns are consecutive from base, and is filled in once
+// parameter substitution has moved text around (substituted text takes
+// the column of its $reference).
+type ltext struct {
+	s    string
+	cols []int
+	base int
+}
+
+func (t ltext) col(i int) int {
+	switch {
+	case t.cols == nil:
+		return t.base + i
+	case i < len(t.cols):
+		return t.cols[i]
+	case len(t.cols) > 0:
+		return t.cols[len(t.cols)-1]
+	}
+	return t.base
+}
+
+func (t ltext) slice(a, b int) ltext {
+	if t.cols == nil {
+		return ltext{s: t.s[a:b], base: t.base + a}
+	}
+	return ltext{s: t.s[a:b], cols: t.cols[a:b], base: t.col(a)}
+}
+
+const spaces = " \t\r\n\v\f"
+
+func (t ltext) trim() ltext {
+	a := len(t.s) - len(strings.TrimLeft(t.s, spaces))
+	b := len(strings.TrimRight(t.s, spaces))
+	if b < a {
+		b = a
+	}
+	return t.slice(a, b)
 }
 
 func (p *pre) includeCheck(args []string, pos Pos) {
@@ -352,8 +392,11 @@ func isNameStart(c byte) bool {
 
 func isNameChar(c byte) bool { return isNameStart(c) || c >= '0' && c <= '9' }
 
-// process handles a comment-free, trimmed logical line.
-func (p *pre) process(line string, pos Pos, depth int) {
+// process handles a comment-free logical line.
+func (p *pre) process(t ltext, pos Pos, depth int) {
+	t = t.trim()
+	line := t.s
+	pos.Col = t.col(0)
 	if depth > 64 {
 		p.errorf(pos, "definitions nested too deeply (recursive definition?)")
 		return
@@ -365,7 +408,6 @@ func (p *pre) process(line string, pos Pos, depth int) {
 		}
 		return
 	}
-	line = strings.TrimSpace(line)
 	if line == "" {
 		return
 	}
@@ -383,9 +425,7 @@ func (p *pre) process(line string, pos Pos, depth int) {
 		if (word == p.id) == neg {
 			return
 		}
-		rest := strings.TrimLeft(line[end:], " \t")
-		pos.Col += len(line) - len(rest)
-		p.process(rest, pos, depth+1)
+		p.process(t.slice(end, len(line)), pos, depth+1)
 		return
 	}
 	// definition
@@ -407,16 +447,20 @@ func (p *pre) process(line string, pos Pos, depth int) {
 	// replication
 	if line[0] == '~' {
 		if strings.HasPrefix(line, "~SEQ(") || strings.HasPrefix(line, "~SEQx(") || strings.HasPrefix(line, "~LST(") {
-			p.replicate(line, pos, depth)
+			p.replicate(t, pos, depth)
 			return
 		}
 	}
 	if strings.IndexByte(line, '$') >= 0 {
-		expanded, changed, multi := p.substitute(line, pos)
+		expanded, changed, multi := p.substitute(t, pos)
 		if changed {
 			if multi {
-				for l := range strings.SplitSeq(expanded, "\n") {
-					p.process(l, pos, depth+1)
+				start := 0
+				for i := 0; i <= len(expanded.s); i++ {
+					if i == len(expanded.s) || expanded.s[i] == '\n' {
+						p.process(expanded.slice(start, i), pos, depth+1)
+						start = i + 1
+					}
 				}
 				return
 			}
@@ -424,14 +468,15 @@ func (p *pre) process(line string, pos Pos, depth int) {
 			return
 		}
 	}
-	toks := tokenize(line, pos, p)
+	toks := tokenize(t, pos, p)
 	if len(toks) > 0 {
 		p.out = append(p.out, toks)
 	}
 }
 
 // replicate expands a ~SEQ, ~SEQx or ~LST line.
-func (p *pre) replicate(line string, pos Pos, depth int) {
+func (p *pre) replicate(t ltext, pos Pos, depth int) {
+	line := t.s
 	open := strings.IndexByte(line, '(')
 	kind := line[1:open]
 	closeAt := -1
@@ -453,11 +498,11 @@ func (p *pre) replicate(line string, pos Pos, depth int) {
 	}
 	spec := line[open+1 : closeAt]
 	if strings.IndexByte(spec, '$') >= 0 {
-		spec, _, _ = p.substitute(spec, pos)
+		e, _, _ := p.substitute(ltext{s: spec}, pos)
+		spec = e.s
 	}
-	rest := strings.TrimSpace(line[closeAt+1:])
+	rest := t.slice(closeAt+1, len(line))
 	restPos := pos
-	restPos.Col += len(line) - len(rest)
 	set := func(name, v string) { p.defs[name] = &definition{lines: []string{v}} }
 	if kind == "LST" {
 		vars, values, ok := parseList(spec)
@@ -616,7 +661,7 @@ func splitTop(s string) ([]string, bool) {
 
 // substitute replaces $NAME and ${NAME} references recursively. multi
 // reports that a multi-line definition was inserted (lines joined by '\n').
-func (p *pre) substitute(s string, pos Pos) (out string, changed, multi bool) {
+func (p *pre) substitute(s ltext, pos Pos) (out ltext, changed, multi bool) {
 	for range 100 {
 		next, ch, m := p.substituteOnce(s, pos)
 		if m {
@@ -629,23 +674,32 @@ func (p *pre) substitute(s string, pos Pos) (out string, changed, multi bool) {
 		}
 		changed = true
 		s = next
-		if len(s) > 1<<20 {
+		if len(s.s) > 1<<20 {
 			p.errorf(pos, "parameter substitution produces a line longer than 1 MiB")
-			return "", true, false
+			return ltext{}, true, false
 		}
 	}
 	p.errorf(pos, "parameter substitution does not terminate (recursive definition?)")
-	return "", true, false
+	return ltext{}, true, false
 }
 
-func (p *pre) substituteOnce(s string, pos Pos) (string, bool, bool) {
+func (p *pre) substituteOnce(t ltext, pos Pos) (ltext, bool, bool) {
+	s := t.s
 	var b strings.Builder
+	cols := make([]int, 0, len(s))
 	changed, multi := false, false
 	i := 0
+	put := func(v string, col int) {
+		b.WriteString(v)
+		for range len(v) {
+			cols = append(cols, col)
+		}
+	}
 	for i < len(s) {
 		c := s[i]
 		if c != '$' || i+1 >= len(s) {
 			b.WriteByte(c)
+			cols = append(cols, t.col(i))
 			i++
 			continue
 		}
@@ -657,13 +711,14 @@ func (p *pre) substituteOnce(s string, pos Pos) (string, bool, bool) {
 					if strings.IndexByte(v, '\n') >= 0 {
 						multi = true
 					}
-					b.WriteString(v)
+					put(v, t.col(i))
 					i += end + 3
 					changed = true
 					continue
 				}
 			}
 			b.WriteByte(c)
+			cols = append(cols, t.col(i))
 			i++
 			continue
 		}
@@ -677,7 +732,7 @@ func (p *pre) substituteOnce(s string, pos Pos) (string, bool, bool) {
 					if strings.IndexByte(v, '\n') >= 0 {
 						multi = true
 					}
-					b.WriteString(v)
+					put(v, t.col(i))
 					i = j
 					changed = true
 					continue
@@ -685,9 +740,13 @@ func (p *pre) substituteOnce(s string, pos Pos) (string, bool, bool) {
 			}
 		}
 		b.WriteByte(c)
+		cols = append(cols, t.col(i))
 		i++
 	}
-	return b.String(), changed, multi
+	if !changed {
+		return t, false, false
+	}
+	return ltext{s: b.String(), cols: cols}, changed, multi
 }
 
 // lookup resolves a parameter reference (the text between "${" and "}").
@@ -739,7 +798,8 @@ func (p *pre) lookup(ref string, pos Pos) (string, bool) {
 
 // tokenize splits a line into words. Quotes (" or ') group words and may
 // contain escapes; unquoted braces are tokens of their own.
-func tokenize(line string, pos Pos, p *pre) []token {
+func tokenize(t ltext, pos Pos, p *pre) []token {
+	line := t.s
 	var toks []token
 	i := 0
 	for i < len(line) {
@@ -750,7 +810,7 @@ func tokenize(line string, pos Pos, p *pre) []token {
 		}
 		start := i
 		tp := pos
-		tp.Col += i
+		tp.Col = t.col(i)
 		if c == '{' || c == '}' {
 			toks = append(toks, token{text: string(c), pos: tp, brace: c})
 			i++

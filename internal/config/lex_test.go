@@ -29,7 +29,7 @@ func TestTokenize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got []string
-		for _, tok := range tokenize(tt.in, Pos{Line: 1, Col: 1}, newPre(&Options{ConfigID: "x"})) {
+		for _, tok := range tokenize(ltext{s: tt.in, base: 1}, Pos{Line: 1, Col: 1}, newPre(&Options{ConfigID: "x"})) {
 			got = append(got, tok.text)
 		}
 		if d := cmp.Diff(tt.want, got); d != "" {
@@ -83,7 +83,7 @@ func TestParseTimer(t *testing.T) {
 
 func TestQuoteRoundTrip(t *testing.T) {
 	for _, s := range []string{"plain", "", "two words", `q"uote`, `back\slash`, "tab\there", "#hash", "!bang", "{brace}", "ctl\x01", "$dollar"} {
-		toks := tokenize(quote(s), Pos{}, nil)
+		toks := tokenize(ltext{s: quote(s)}, Pos{}, nil)
 		if len(toks) != 1 || toks[0].text != s {
 			t.Errorf("quote(%q) = %s, tokenized back to %+v", s, quote(s), toks)
 		}
@@ -257,5 +257,37 @@ func TestEditDistance(t *testing.T) {
 		if got := editDistance(tt.a, tt.b, 3); got != tt.want {
 			t.Errorf("editDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.want)
 		}
+	}
+}
+
+// TestColumnsAfterSubstitution checks that warnings point at the source
+// column even when a definition changed the length of the line.
+func TestColumnsAfterSubstitution(t *testing.T) {
+	src := `$LONG=a_much_longer_replacement_text
+$BAD=192.0.2.300
+vrrp_instance V {
+    interface eth0
+    virtual_router_id 1
+    virtual_ipaddress {
+        192.0.2.1
+    }
+    unicast_peer {
+        192.0.2.2 min_ttl ${LONG} max_ttl x
+        ${BAD} min_ttl 1
+    }
+    @x priority $LONG
+}
+`
+	_, warns, err := Parse("c.conf", []byte(src), Options{ConfigID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.Pos.String())
+	}
+	want := []string{"c.conf:10:27", "c.conf:10:43", "c.conf:11:9", "c.conf:13:17"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("positions (-want +got):\n%s\n%v", d, warns)
 	}
 }
