@@ -588,12 +588,12 @@ func TestInteropLoss(t *testing.T) {
 // 52. Each side holds exactly its VIP.
 func TestInteropSharedConn(t *testing.T) {
 	requireInterop(t)
-	f := v3ipv4
+	f := v3robust
 	a, b := testutil.NewPair(t)
 	vip51, vip52 := netip.MustParsePrefix("192.0.2.151/24"), netip.MustParsePrefix("192.0.2.152/24")
 	capt := testutil.StartCapture(t, b, "eth0", filterOf(f))
 	// A second instance: VI_2, VRID 52, priority 200, its own VIP.
-	conf := kaConf(kaOpts{version: 3, prio: 100, advert: "0.1", vip: vip51})
+	conf := kaConf(kaOpts{version: 3, prio: 100, advert: f.kaAdvert, vip: vip51})
 	vi2 := strings.NewReplacer("VI_1", "VI_2", "virtual_router_id 51", "virtual_router_id 52",
 		"priority 100", "priority 200", vip51.String(), vip52.String()).Replace(conf[strings.Index(conf, "vrrp_instance"):])
 	conf += vi2
