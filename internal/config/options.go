@@ -96,8 +96,10 @@ func fsName(name string) string {
 	return name
 }
 
-// Pos is a position in a configuration file. Line and Col count from 1.
-// After parameter substitution the column refers to the expanded line.
+// Pos is a position in a configuration file. Line and Col count from 1
+// (Col in bytes). Text produced by a $reference has the position of the
+// reference; lines of a multi-line definition have the position of the
+// line that used it.
 type Pos struct {
 	File string
 	Line int
