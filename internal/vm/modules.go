@@ -14,8 +14,10 @@ import (
 // names it as a soft dependency ("softdep pre: crc32c") that nothing else
 // resolves; without it nf_conntrack and ip_vs fail with "Unknown symbol
 // crc32c" (LAB.md §3). Then ip_vs and every scheduler, the FTP and SIP
-// helpers (which pull nf_nat and nf_conntrack_sip), and dummy and veth for
-// tests that need interfaces.
+// helpers (which pull nf_nat and nf_conntrack_sip); dummy, veth and macvlan
+// for tests that need interfaces; the ipip, GRE and FOU (GUE) tunnels for
+// IPVS tunnel forwarding; and sch_netem, which the host kernel lacks, for
+// delay and loss injection.
 func DefaultModules() []string { return slices.Clone(defaultModules) }
 
 var defaultModules = []string{
@@ -24,7 +26,9 @@ var defaultModules = []string{
 	"ip_vs_rr", "ip_vs_wrr", "ip_vs_lc", "ip_vs_wlc", "ip_vs_lblc", "ip_vs_lblcr",
 	"ip_vs_dh", "ip_vs_sh", "ip_vs_sed", "ip_vs_nq", "ip_vs_fo", "ip_vs_ovf", "ip_vs_mh",
 	"ip_vs_ftp", "ip_vs_pe_sip",
-	"dummy", "veth",
+	"dummy", "veth", "macvlan",
+	"ipip", "ip_gre", "fou", "ip6_tunnel",
+	"sch_netem",
 }
 
 // moduleName returns the kernel's name for a module file path: the base name
