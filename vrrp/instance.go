@@ -392,11 +392,14 @@ func NewSyncGroup(members ...*Instance) (*SyncGroup, error) {
 			return nil, fmt.Errorf("vrrp: instance %d already running or in a sync group: %w", n, ErrInvalidConfig)
 		}
 	}
+	for _, m := range members {
+		m.post(func(now time.Time) { m.handle(now, Event{Kind: EventJoinGroup}) })
+	}
 	return g, nil
 }
 
 func (g *SyncGroup) propagate(member int, a Action) {
-	if a.Kind != ActionTransition && a.Kind != ActionFaultChange {
+	if a.Kind != ActionTransition && a.Kind != ActionFaultChange && a.Kind != ActionWantMaster {
 		return
 	}
 	g.mu.Lock()

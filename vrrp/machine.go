@@ -133,6 +133,12 @@ const (
 	// EventGroupFault faults the instance because another member of its
 	// sync group is faulted (Up false), or clears that (Up true).
 	EventGroupFault
+	// EventJoinGroup makes the instance a sync group member: when its
+	// master down timer expires it does not become MASTER by itself but
+	// reports [ActionWantMaster] and waits for EventForce, which the
+	// [Group] sends once every member wants to be (or is) MASTER, as
+	// keepalived does. Send it before EventStart.
+	EventJoinGroup
 )
 
 // Event is an input to [Machine.Handle].
@@ -164,6 +170,10 @@ const (
 	// ActionFaultChange: the instance's own fault condition (from its
 	// tracked objects) changed to Faulted. Sync groups use it.
 	ActionFaultChange
+	// ActionWantMaster: a sync group member's master down timer expired
+	// (Want true) or an advertisement showed the master alive again (Want
+	// false). Sync groups use it.
+	ActionWantMaster
 )
 
 // Action is an output of [Machine.Handle].
@@ -178,6 +188,9 @@ type Action struct {
 	Transition Transition
 	// Faulted is the new own-fault condition, for ActionFaultChange.
 	Faulted bool
+	// Want is whether the member wants to become MASTER, for
+	// ActionWantMaster.
+	Want bool
 }
 
 // Machine is the pure state machine of one VRRP virtual router instance
@@ -195,6 +208,8 @@ type Machine struct {
 	own     bool   // own fault
 	group   bool   // sync group fault
 	started bool
+	gated   bool // sync group member
+	want    bool // gated and the master down timer expired
 
 	masterAdver  time.Duration // Master_Adver_Interval
 	masterDownAt time.Time     // Master_Down_Timer; zero if not running
@@ -313,6 +328,8 @@ func (m *Machine) Handle(now time.Time, ev Event) []Action {
 			m.group = !ev.Up
 			m.faultChanged(now)
 		}
+	case EventJoinGroup:
+		m.gated = true
 	}
 	return m.actions
 }
@@ -437,15 +454,33 @@ func (m *Machine) timer(now time.Time) {
 		}
 	case StateBackup:
 		if !m.masterDownAt.IsZero() && !now.Before(m.masterDownAt) {
+			if m.gated {
+				// Wait for the sync group; keep the timer running so
+				// that the wish is repeated.
+				m.masterDownAt = now.Add(m.MasterDownInterval())
+				m.setWant(true)
+				return
+			}
 			m.becomeMaster(now, m.downCause)
 		}
+	}
+}
+
+func (m *Machine) setWant(w bool) {
+	if m.want != w {
+		m.want = w
+		m.actions = append(m.actions, Action{Kind: ActionWantMaster, Want: w})
 	}
 }
 
 func (m *Machine) force(now time.Time, s State) {
 	switch {
 	case s == StateMaster && m.state == StateBackup:
-		m.becomeMaster(now, ReasonSyncGroup)
+		r := ReasonSyncGroup
+		if m.want {
+			r = m.downCause // its own timer expired too
+		}
+		m.becomeMaster(now, r)
 	case s == StateBackup && m.state == StateMaster:
 		m.sendAdvert(PriorityStop)
 		m.becomeBackup(now, ReasonSyncGroup)
@@ -471,6 +506,7 @@ func (m *Machine) becomeBackup(now time.Time, r Reason) {
 }
 
 func (m *Machine) transition(now time.Time, to State, r Reason) {
+	m.want = false
 	if to != StateMaster {
 		m.adverAt = time.Time{}
 	}
@@ -654,6 +690,7 @@ func (m *Machine) backupReceive(now time.Time, p *Packet) {
 		m.learnInterval(p)
 		m.masterDownAt = now.Add(m.MasterDownInterval())
 		m.downCause = ReasonMasterDown
+		m.setWant(false)
 	default:
 		// Lower priority and preempting: discard; the master down timer
 		// will expire.

@@ -538,6 +538,25 @@ func TestMachineSyncGroupEvents(t *testing.T) {
 	r.wantNoTransition(r.do(Event{Kind: EventForce, State: StateMaster}))
 	r.wantTransition(r.do(Event{Kind: EventGroupFault, Up: true}), StateFault, StateBackup, ReasonFaultCleared)
 
+	// A group member waits for the group when its timer expires.
+	g := newRig(t, baseConfig())
+	g.do(Event{Kind: EventJoinGroup})
+	g.start()
+	acts = g.advance(g.m.MasterDownInterval())
+	g.wantNoTransition(acts)
+	if len(acts) != 1 || acts[0].Kind != ActionWantMaster || !acts[0].Want {
+		t.Fatalf("acts %+v", acts)
+	}
+	if g.m.NextDeadline().IsZero() {
+		t.Fatal("timer not re-armed")
+	}
+	acts = g.do(g.advert(200))
+	if len(acts) != 1 || acts[0].Kind != ActionWantMaster || acts[0].Want {
+		t.Fatalf("acts %+v", acts)
+	}
+	g.advance(g.m.MasterDownInterval())
+	g.wantTransition(g.do(Event{Kind: EventForce, State: StateMaster}), StateBackup, StateMaster, ReasonMasterDown)
+
 	// Group fault before start.
 	r2 := newRig(t, baseConfig())
 	r2.do(Event{Kind: EventGroupFault, Up: false})
@@ -565,6 +584,10 @@ func TestGroup(t *testing.T) {
 		{2, Action{Kind: ActionFaultChange, Faulted: false}, Event{Kind: EventGroupFault, Up: true}, true},
 		{5, Action{Kind: ActionFaultChange, Faulted: true}, Event{}, false},
 		{0, Action{Kind: ActionSend}, Event{}, false},
+		{2, tr(StateInit, StateBackup, ReasonStartup), Event{}, false},
+		{0, Action{Kind: ActionWantMaster, Want: true}, Event{}, false}, // member 2 not ready
+		{2, Action{Kind: ActionWantMaster, Want: true}, Event{Kind: EventForce, State: StateMaster}, true},
+		{2, Action{Kind: ActionWantMaster, Want: false}, Event{}, false},
 	}
 	for i, s := range steps {
 		ev, ok := g.Propagate(s.member, s.a)

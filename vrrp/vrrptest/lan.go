@@ -198,6 +198,9 @@ func (l *LAN) Restart(r *Router) {
 		return
 	}
 	r.m, r.up = m, true
+	if r.group != nil {
+		m.Handle(l.now, vrrp.Event{Kind: vrrp.EventJoinGroup})
+	}
 	l.addTrace(TraceEntry{Kind: TraceRestart, Router: r.id})
 	if r.group != nil {
 		// A restarted member starts with its group's fault state.
@@ -285,11 +288,14 @@ func (l *LAN) Heal() {
 // normally instances of different VRIDs on the same host.
 func (l *LAN) SyncGroup(members ...*Router) error {
 	g := &lanGroup{core: vrrp.NewGroup(len(members)), members: members}
-	for i, r := range members {
+	for _, r := range members {
 		if r.group != nil {
 			return fmt.Errorf("router %s already in a sync group", r.name)
 		}
+	}
+	for i, r := range members {
 		r.group, r.gindex = g, i
+		r.m.Handle(l.now, vrrp.Event{Kind: vrrp.EventJoinGroup})
 	}
 	l.groups = append(l.groups, g)
 	return nil

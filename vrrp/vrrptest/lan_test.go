@@ -192,11 +192,34 @@ func TestLANSyncGroup(t *testing.T) {
 	if masterName(lan, 1) != "a/1" || masterName(lan, 2) != "a/2" {
 		t.Fatalf("masters %q %q", masterName(lan, 1), masterName(lan, 2))
 	}
-	// b/1 is pushed to master by hand-raised priority: b/2 follows.
+	// b/1 outranks a/1, but b/2 still hears a higher-priority master: the
+	// group on b waits (no flapping half-takeover), as keepalived does.
 	lan.SetPriority(b1, 250)
+	lan.Run(time.Second)
+	if masterName(lan, 1) != "a/1" || masterName(lan, 2) != "a/2" || b1.State() != vrrp.StateBackup {
+		t.Fatalf("masters %q %q", masterName(lan, 1), masterName(lan, 2))
+	}
+	n := len(lan.Transitions())
+	lan.Run(5 * time.Second)
+	if len(lan.Transitions()) != n {
+		t.Fatal("sync group flapped while waiting")
+	}
+	// Once b/2 outranks a/2 too, the whole group on b takes over.
+	lan.SetPriority(b2, 250)
 	lan.Run(time.Second)
 	if masterName(lan, 1) != "b/1" || masterName(lan, 2) != "b/2" {
 		t.Fatalf("masters %q %q", masterName(lan, 1), masterName(lan, 2))
+	}
+	for _, tr := range lan.Transitions()[n:] {
+		if tr.To == vrrp.StateMaster && tr.Reason != vrrp.ReasonPreempt && tr.Reason != vrrp.ReasonSyncGroup {
+			t.Fatalf("unexpected transition %+v", tr.Transition)
+		}
+	}
+	// b loses its uplink on b/2 only: a's group takes both back.
+	lan.SetTracked(b2, "uplink", false)
+	lan.Run(time.Second)
+	if masterName(lan, 1) != "a/1" || masterName(lan, 2) != "a/2" || b1.State() != vrrp.StateFault {
+		t.Fatalf("masters %q %q, b/1 %v", masterName(lan, 1), masterName(lan, 2), b1.State())
 	}
 }
 
