@@ -435,3 +435,85 @@ func TestMonitorCallbackMayAdd(t *testing.T) {
 		stop()
 	})
 }
+
+func TestMonitorManyTargetsChurn(t *testing.T) {
+	// 300 watches over 60 keys (each with its own interval); a third are
+	// removed midway.
+	// Every remaining target must keep its cadence and the counts must add
+	// up.
+	synctest.Test(t, func(t *testing.T) {
+		m := NewMonitor(MonitorConfig{Rand: func(n int64) int64 { return n / 3 }})
+		type target struct {
+			key   string
+			iv    time.Duration
+			calls atomic.Int64
+		}
+		targets := map[string]*target{}
+		var removes []func()
+		for i := range 300 {
+			iv := time.Duration(1+i%3) * time.Second
+			key := fmt.Sprintf("k%d", i%60)
+			tk := key + "/" + iv.String()
+			tg := targets[tk]
+			if tg == nil {
+				tg = &target{key: key, iv: iv}
+				targets[tk] = tg
+			}
+			c := CheckerFunc(func(context.Context) error { tg.calls.Add(1); return nil })
+			rm, err := m.Add(Watch{Checker: c, Key: key, Policy: Policy{Interval: iv, Warmup: iv}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			removes = append(removes, rm)
+		}
+		stop := runMonitor(t, m)
+		defer stop()
+		synctest.Wait()
+		if st := m.Stats(); st.Targets != len(targets) || st.Subscribers != 300 {
+			t.Fatalf("Stats = %+v, want %d targets", st, len(targets))
+		}
+		for _, rm := range removes[:100] { // every key keeps at least 3 watches
+			rm()
+		}
+		synctest.Wait()
+		if st := m.Stats(); st.Subscribers != 200 || st.Targets != len(targets) {
+			t.Fatalf("after removals Stats = %+v", st)
+		}
+		for _, tg := range targets {
+			tg.calls.Store(0)
+		}
+		time.Sleep(60 * time.Second)
+		synctest.Wait()
+		for _, tg := range targets {
+			want := int64(60 * time.Second / tg.iv)
+			if n := tg.calls.Load(); n < want-1 || n > want+1 {
+				t.Errorf("%s every %v: %d checks in 60 s, want about %d", tg.key, tg.iv, n, want)
+			}
+		}
+		// Remove whole targets (keys whose interval is 1 s): the heap
+		// loses entries from arbitrary positions.
+		for i := 100; i < 300; i++ {
+			if i%3 == 0 {
+				removes[i]()
+			}
+		}
+		synctest.Wait()
+		if st := m.Stats(); st.Targets != 40 || st.Subscribers != 200-200/3 {
+			t.Fatalf("after removing targets Stats = %+v", st)
+		}
+		for _, tg := range targets {
+			tg.calls.Store(0)
+		}
+		time.Sleep(60 * time.Second)
+		synctest.Wait()
+		for _, tg := range targets {
+			want := int64(60 * time.Second / tg.iv)
+			if tg.iv == time.Second {
+				want = 0
+			}
+			if n := tg.calls.Load(); n < want-1 || n > want+1 {
+				t.Errorf("%s every %v: %d checks in 60 s, want about %d", tg.key, tg.iv, n, want)
+			}
+		}
+	})
+}
