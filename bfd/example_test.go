@@ -5,11 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/nux-root/keepalived-go/bfd"
-	"github.com/nux-root/keepalived-go/bfd/bfdtest"
 )
 
 // Decoding and encoding a control packet, then signing it with keyed SHA1.
@@ -93,51 +91,30 @@ func ExampleSession() {
 	// 900ms 300ms
 }
 
-// Two muxes on an in-memory network: sessions come Up, a partition brings
-// them Down with diagnostic 1. Run in a testing/synctest bubble, the same
-// code finishes instantly with virtual time; here it uses the real clock.
-func Example_bfdtest() {
-	n := bfdtest.NewNetwork()
-	a4, b4 := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	changes := make(chan bfd.StateChange, 16)
-	start := func(addr netip.Addr, report bool) *bfd.Mux {
-		tr, _ := n.Listen(addr)
-		cfg := bfd.MuxConfig{}
-		if report {
-			cfg.OnTransition = func(c bfd.StateChange) {
-				select { // never block the loop
-				case changes <- c:
-				default:
-				}
-			}
-		}
-		m, _ := bfd.NewMux(cfg, tr)
-		wg.Go(func() { _ = m.Run(ctx) })
-		return m
+// Running sessions over UDP (needs permission to bind ports 3784/4784; no
+// output, so it only compiles as a test).
+func ExampleListenUDP() {
+	tr, err := bfd.ListenUDP(bfd.UDPConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	ma, mb := start(a4, true), start(b4, false)
-	fast := bfd.Config{DesiredMinTxInterval: 10 * time.Millisecond, RequiredMinRxInterval: 10 * time.Millisecond}
-	_, _ = ma.Add(ctx, bfd.SessionConfig{Peer: b4, Config: fast})
-	_, _ = mb.Add(ctx, bfd.SessionConfig{Peer: a4, Config: fast})
-	for c := range changes {
-		if c.To == bfd.StateUp {
-			fmt.Println("up with", c.Peer)
-			break
-		}
+	m, err := bfd.NewMux(bfd.MuxConfig{OnTransition: func(c bfd.StateChange) {
+		fmt.Printf("%v: %v -> %v (%v)\n", c.Peer, c.From, c.To, c.Diag)
+	}}, tr)
+	if err != nil {
+		fmt.Println(err)
+		return
 	}
-	heal := n.Partition(a4, b4)
-	for c := range changes {
-		if c.To == bfd.StateDown {
-			fmt.Println("down:", c.Diag)
-			break
-		}
-	}
-	heal()
-	cancel()
-	wg.Wait()
-	// Output:
-	// up with 192.0.2.2
-	// down: control detection time expired
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() {
+		_, _ = m.Add(ctx, bfd.SessionConfig{
+			Peer:  netip.MustParseAddr("192.0.2.2"),
+			Local: netip.MustParseAddr("192.0.2.1"),
+			Config: bfd.Config{DesiredMinTxInterval: 50 * time.Millisecond,
+				RequiredMinRxInterval: 50 * time.Millisecond, DetectMultiplier: 3},
+		})
+	}()
+	_ = m.Run(ctx) // returns when ctx ends, after AdminDown to every peer
 }
