@@ -45,9 +45,10 @@ type Keyer interface {
 	CheckKey() any
 }
 
-// ErrNotSupported is returned by checkers or options that are not available
-// on this operating system.
-var ErrNotSupported = errors.New("check: not supported on this platform")
+// ErrNotSupported is wrapped by the errors of checkers or options that are
+// not available on this operating system (scripts and interface binding
+// outside Linux).
+var ErrNotSupported = errors.New("not supported on this platform")
 
 // Sentinel errors wrapped by *Error values; test them with errors.Is.
 var (
