@@ -355,3 +355,20 @@ func TestUNHGroup1Interoperability(t *testing.T) {
 		}
 	})
 }
+
+func TestLANDeterministic(t *testing.T) {
+	run := func() string {
+		lan, rs := newTestLAN(t, LANConfig{Seed: 42, Jitter: 5 * time.Millisecond, Loss: 0.2}, 200, 150, 100)
+		lan.Run(2 * time.Second)
+		lan.Crash(rs[0])
+		lan.Run(2 * time.Second)
+		return lan.Trace()
+	}
+	a, b := run(), run()
+	if a != b {
+		t.Fatal("same seed, different traces")
+	}
+	if !strings.Contains(a, "lost packet") {
+		t.Fatal("no loss with Loss 0.2")
+	}
+}
