@@ -26,7 +26,7 @@ VM_PKGS ?= $(sort ./internal/vm/ ./ipvs/... $(filter-out ./ipvs/% ./internal/vm/
     xargs -0 -r grep -l '^func TestKernel' 2>/dev/null))))))
 BENCHFLAGS ?= -benchmem
 
-.PHONY: test deps tools lint unit fuzz vm bench demo cover clean
+.PHONY: test deps tools lint unit fuzz vm bench demo cover clean help
 
 ## test: every tier in order, with each tier's wall time at the end
 test:
@@ -81,5 +81,10 @@ cover:
 	  -covermode=atomic -coverprofile=coverage.out ./...
 	@$(GO) tool cover -func=coverage.out | tail -n 1
 
+## clean: remove built binaries and coverage output (keeps .cache/vm and .bin)
 clean:
 	rm -rf $(CURDIR)/bin coverage.out
+
+## help: list the targets
+help:
+	@sed -n 's/^## //p' $(MAKEFILE_LIST)
