@@ -135,11 +135,12 @@ func rssMiB() float64 {
 // jobs, load average 12-15):
 //
 //	rate=1000:  997-999 checks/s, 0.11-0.12 CPU s/s, RSS 17 MiB (peak 31-32)
-//	rate=10000: 9998 checks/s, 0.60 CPU s/s, RSS 57 MiB (peak 72) when the
-//	            machine was quiet; 5500-8500 checks/s at 0.35-0.49 CPU s/s
-//	            when it was loaded, because Interval runs from the end of one
-//	            check to the start of the next (keepalived's delay_loop) and
-//	            the starved listener process slowed connects.
+//	rate=10000: 9998 checks/s, 0.60 CPU s/s, RSS 57 MiB (peak 72) in the
+//	            best run; 5500-8500 checks/s at 0.35-0.49 CPU s/s in runs
+//	            while the machine was loaded: Interval runs from the end of
+//	            one check to the start of the next (keepalived's delay_loop),
+//	            and the starved listener process slowed connects (up to 9%
+//	            of checks timed out after 1 s in one run).
 func BenchmarkMonitorTCP(b *testing.B) {
 	for _, rate := range []int{1000, 10000} {
 		b.Run("rate="+strconv.Itoa(rate), func(b *testing.B) {
