@@ -20,6 +20,7 @@ type decoder struct {
 	gseen     map[string]bool   // keywords seen in global_defs
 	iseen     []map[string]bool // keywords seen per vrrp_instance
 	smtpHosts []Checker         // host { } blocks of the SMTP_CHECK being read
+	staticPos []Pos             // positions of the static addresses
 	// sgHasGroup records, per sync group, whether it has a group block
 	sgHasGroup []bool
 }
@@ -397,8 +398,9 @@ func newTopHandlers() map[string]handler {
 	m := map[string]handler{
 		"global_defs": (*decoder).globalDefs,
 		"static_ipaddress": func(d *decoder, n *node) {
-			as, _ := d.addresses(n)
+			as, pos := d.addresses(n)
 			d.cfg.StaticAddresses = append(d.cfg.StaticAddresses, as...)
+			d.staticPos = append(d.staticPos, pos...)
 		},
 		"static_routes":            func(d *decoder, n *node) { d.cfg.StaticRoutes = append(d.cfg.StaticRoutes, d.routes(n)...) },
 		"static_rules":             func(d *decoder, n *node) { d.cfg.StaticRules = append(d.cfg.StaticRules, d.rules(n)...) },

@@ -50,6 +50,17 @@ func (d *decoder) finish() {
 			d.cfg.StaticAddresses[i].Dev = defIf
 		}
 	}
+	tgs := map[string]bool{}
+	for _, g := range d.cfg.TrackGroups {
+		tgs[g.Name] = true
+	}
+	for i := range d.cfg.StaticAddresses {
+		a := &d.cfg.StaticAddresses[i]
+		if a.TrackGroup != "" && !tgs[a.TrackGroup] {
+			d.warnf(d.staticPos[i], "track_group %s not found, ignoring", a.TrackGroup)
+			a.TrackGroup = ""
+		}
+	}
 	var kept []Instance
 	names := map[string]bool{}
 	type vridKey struct {

@@ -444,7 +444,7 @@ func addressWords(a Address) []string {
 		words = append(words, "label", quote(a.Label))
 	}
 	if a.Peer.IsValid() {
-		words = append(words, "peer", prefixString(a.Peer))
+		words = append(words, "peer", a.Peer.String())
 	}
 	if a.Preferred != "" {
 		words = append(words, "preferred_lft", quote(a.Preferred))

@@ -79,11 +79,13 @@ func (d *decoder) address(ts []token, kw string) (Address, bool) {
 			}
 		case "peer":
 			if v, ok := val(); ok {
-				if x, ok := parsePrefix(v.text); ok {
-					a.Peer = x
-				} else {
-					d.warnf(v.pos, "%s: invalid peer address %q", kw, v.text)
+				x, err := netip.ParseAddr(v.text)
+				if err != nil {
+					// keepalived drops the whole address
+					d.warnf(v.pos, "%s: invalid peer address %q, expected an address without prefix length; skipping", kw, v.text)
+					return a, false
 				}
+				a.Peer = x
 			}
 		case "preferred_lft":
 			if v, ok := val(); ok {

@@ -105,7 +105,7 @@ type LVSSyncDaemon struct {
 type Address struct {
 	Prefix     netip.Prefix // address with its prefix length (32/128 when omitted)
 	Broadcast  netip.Addr
-	Peer       netip.Prefix
+	Peer       netip.Addr
 	Dev        string
 	Scope      string
 	Label      string
