@@ -1,6 +1,7 @@
 package bfd
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -39,6 +40,8 @@ type sim struct {
 	n     [2]*simNode
 	delay time.Duration
 	queue []delivery
+	// drop, if set, is asked about every packet a node sends.
+	drop func(from int) bool
 }
 
 func newSim(t testing.TB, ca, cb Config) *sim {
@@ -79,7 +82,7 @@ func (sm *sim) apply(i int, acts []Action) {
 				p = c
 			}
 			n.sent = append(n.sent, sent{sm.now, p})
-			if n.up {
+			if n.up && (sm.drop == nil || !sm.drop(i)) {
 				sm.queue = append(sm.queue, delivery{sm.now.Add(sm.delay), 1 - i, raw})
 			}
 		case ActionTransition:
@@ -642,5 +645,75 @@ func BenchmarkSessionHandle(b *testing.B) {
 		now = now.Add(100 * time.Millisecond)
 		a.s.Handle(now, Event{Kind: EventPacket, Packet: &p, TTL: 255})
 		a.s.Handle(now, Event{Kind: EventTimer})
+	}
+}
+
+// TestSimRandomized runs seeded scenarios (random timers, delay, a lossy
+// phase, a one- or two-way partition, a repair) and checks the invariants:
+// a clean link brings both sides Up with the poll finished within a bound;
+// a cut link takes every side that cannot hear its peer out of Up within
+// the detection time; repair brings both back. The seed is in the name.
+func TestSimRandomized(t *testing.T) {
+	ivs := []time.Duration{10 * time.Millisecond, 50 * time.Millisecond, 300 * time.Millisecond, time.Second}
+	seeds := 500
+	if testing.Short() {
+		seeds = 20
+	}
+	for seed := range uint64(seeds) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		cfg := func(i uint64) Config {
+			return Config{DesiredMinTxInterval: ivs[r.IntN(len(ivs))], RequiredMinRxInterval: ivs[r.IntN(len(ivs))],
+				DetectMultiplier: uint8(1 + r.IntN(5)), Rand: rand.NewPCG(seed, i)}
+		}
+		ca, cb := cfg(1), cfg(2)
+		sm := newSim(t, ca, cb)
+		sm.delay = time.Duration(r.IntN(5)) * time.Millisecond
+		fail := func(format string, args ...any) {
+			t.Helper()
+			t.Fatalf("seed %d (A %+v B %+v delay %v): %s\nA %+v\nB %+v", seed, ca, cb, sm.delay, fmt.Sprintf(format, args...),
+				sm.n[0].s.Status(), sm.n[1].s.Status())
+		}
+		// The worst detection time: multiplier 5 × 1 s.
+		const converge = 20 * time.Second
+		const detect = 5*time.Second + 10*time.Millisecond
+
+		loss := r.IntN(60)
+		sm.drop = func(int) bool { return r.IntN(100) < loss }
+		sm.runFor(time.Duration(r.IntN(5000)) * time.Millisecond)
+		sm.drop = nil
+		sm.runFor(converge)
+		for i, n := range sm.n {
+			if st := n.s.Status(); st.State != StateUp || st.Polling {
+				fail("node %d not Up and settled after a clean %v (loss was %d%%)", i, converge, loss)
+			}
+		}
+		// Cut A→B, B→A or both.
+		cut := r.IntN(3)
+		if cut != 1 {
+			sm.n[0].up = false
+		}
+		if cut != 0 {
+			sm.n[1].up = false
+		}
+		sm.runFor(detect)
+		for i, n := range sm.n {
+			deaf := !sm.n[1-i].up // i hears nothing
+			if deaf && n.s.State() == StateUp {
+				fail("node %d still Up %v after its peer went silent", i, detect)
+			}
+			if deaf {
+				last := n.trans[len(n.trans)-1]
+				if last.Diag != DiagControlDetectExpired && last.Diag != DiagNeighborDown {
+					fail("node %d went down with %v", i, last.Diag)
+				}
+			}
+		}
+		sm.n[0].up, sm.n[1].up = true, true
+		sm.runFor(converge)
+		for i, n := range sm.n {
+			if st := n.s.Status(); st.State != StateUp || st.Polling {
+				fail("node %d not Up and settled %v after repair", i, converge)
+			}
+		}
 	}
 }
