@@ -21,7 +21,8 @@
 // (DNS_CHECK, via github.com/miekg/dns), [UDP] (UDP_CHECK), [ICMP]
 // (PING_CHECK), [Script] (MISC_CHECK and vrrp_script) and [File] (FILE_CHECK
 // and track_file). Script and File implement [WeightChecker] for dynamic
-// weights.
+// weights. [All] combines checkers, as several url blocks of one HTTP_GET
+// do.
 //
 // A [Monitor] runs many checks on schedule under a [Policy] (delay_loop,
 // connect_timeout, retry, delay_before_retry, rise, fall, warmup, alpha) and
