@@ -156,3 +156,15 @@ func TestLVSSyncDaemon(t *testing.T) {
 		t.Errorf("warnings = %v", warns)
 	}
 }
+
+func TestTopLevelGlobals(t *testing.T) {
+	c, warns, err := Parse("t.conf", []byte("use_pid_dir\nchild_wait_time 10\nnet_namespace blue\n"), Options{ConfigID: "x"})
+	if err != nil || len(warns) != 0 {
+		t.Fatal(err, warns)
+	}
+	want := []Directive{{Keyword: "use_pid_dir", Args: []string{}}, {Keyword: "child_wait_time", Args: []string{"10"}}}
+	if d := cmp.Diff(want, c.Global.Other, cmpOpts...); d != "" || c.Global.NetNamespace != "blue" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	roundTrip(t, c, nil)
+}

@@ -384,7 +384,8 @@ func (d *decoder) tracks(n *node, lo, hi int64) []Track {
 
 // decode is the top level.
 func (d *decoder) decode(nodes []*node) {
-	d.block(nodes, topHandlers, topKnown, nil)
+	// global settings written outside global_defs are kept with global_defs
+	d.block(nodes, topHandlers, topKnown, &d.cfg.Global.Other)
 	d.finish()
 }
 
