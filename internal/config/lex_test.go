@@ -139,7 +139,7 @@ func TestIncludeFS(t *testing.T) {
 			t.Errorf("strict error %d = %v, want %q", i, el[i], want)
 		}
 	}
-	if _, _, err := ParseFile("/nope.conf", Options{FS: fsys}); !errors.Is(err, ErrNotFound) || !errors.Is(err, fs.ErrNotExist) {
+	if _, _, err := ParseFile("/nope.conf", Options{FS: fsys}); !errors.Is(err, ErrRead) || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("missing main file: %v", err)
 	}
 }

@@ -8,8 +8,9 @@ import (
 	"slices"
 )
 
-// ErrNotFound is wrapped by ParseFile when the main file cannot be read.
-var ErrNotFound = errors.New("config: cannot read configuration file")
+// ErrRead is wrapped by ParseFile when the main file cannot be read; the
+// underlying error (for example fs.ErrNotExist) is wrapped too.
+var ErrRead = errors.New("config: cannot read configuration file")
 
 // Parse reads a configuration from src; name is used in positions and as
 // the base for relative includes. It returns the typed configuration, the
@@ -53,7 +54,7 @@ func Parse(name string, src []byte, opts Options) (*Config, []Warning, error) {
 func ParseFile(path string, opts Options) (*Config, []Warning, error) {
 	src, err := opts.readFile(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w %s: %w", ErrNotFound, path, err)
+		return nil, nil, fmt.Errorf("%w %s: %w", ErrRead, path, err)
 	}
 	return Parse(path, src, opts)
 }
