@@ -517,3 +517,48 @@ func TestMonitorManyTargetsChurn(t *testing.T) {
 		}
 	})
 }
+
+func TestMonitorTCPEndToEnd(t *testing.T) {
+	// Real clock and sockets: a listener goes away and comes back on the
+	// same port; two consumers of the same check see down, then up.
+	l := listenTCP(t, "tcp4")
+	addr := addrPort(t, l.Addr())
+	serve(t, l, func(net.Conn) {})
+	m := NewMonitor(MonitorConfig{})
+	events := make(chan string, 16)
+	for _, who := range []string{"a", "b"} {
+		_, err := m.Add(Watch{Checker: TCP{Addr: addr}, Policy: Policy{Interval: 20 * time.Millisecond, Timeout: time.Second},
+			OnTransition: func(tn Transition) { events <- who + " " + tn.To.String() + " " + ReasonOf(tn.Err).String() }})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	expect := func(want ...string) {
+		t.Helper()
+		var got []string
+		for range want {
+			select {
+			case e := <-events:
+				got = append(got, e)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("events (-want +got):\n%s", diff)
+		}
+	}
+	expect("a up unknown", "b up unknown")
+	l.Close()
+	expect("a down connect", "b down connect")
+	l2, err := net.Listen("tcp4", addr.String())
+	if err != nil {
+		t.Skipf("port %v taken meanwhile: %v", addr, err)
+	}
+	serve(t, l2, func(net.Conn) {})
+	expect("a up unknown", "b up unknown")
+}
