@@ -188,6 +188,20 @@ func TestInteropKeepalived(t *testing.T) {
 		t.Errorf("with keepalived: %+v", st.Status)
 	}
 	t.Logf("up with keepalived: %+v", st.Status)
+	// keepalived's side: its BFD child logs the Up transition.
+	deadline = time.Now().Add(10 * time.Second)
+	kaUp := false
+	for !kaUp && time.Now().Before(deadline) {
+		logText, _ := os.ReadFile(k.Log)
+		kaUp = strings.Contains(string(logText), "Entering Up state")
+		if !kaUp {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !kaUp {
+		logText, _ := os.ReadFile(k.Log)
+		t.Errorf("keepalived never logged \"Entering Up state\":\n%s", logText)
+	}
 	k.Stop()
 	c := waitState(t, ours.Mux, d, bfd.StateDown, 10*time.Second)
 	t.Logf("after keepalived stopped: diag %v", c.LocalDiag)
