@@ -44,7 +44,10 @@ func lookupCredential(u, g string) (*syscall.Credential, error) {
 	if u == "" && g == "" {
 		return nil, nil
 	}
-	cred := &syscall.Credential{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid()), Groups: []uint32{}}
+	// Supplementary groups are dropped; only root may do that, so an
+	// unprivileged caller keeps its own.
+	cred := &syscall.Credential{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid()), Groups: []uint32{},
+		NoSetGroups: os.Geteuid() != 0}
 	if u != "" {
 		usr, err := user.Lookup(u)
 		if err != nil {

@@ -323,3 +323,21 @@ func TestScriptStragglerHoldingStderr(t *testing.T) {
 		t.Fatalf("script that exited 0 failed: %v", err)
 	}
 }
+
+func TestScriptOwnUser(t *testing.T) {
+	// Naming the caller's own user works with or without privileges.
+	dir := installScripts(t)
+	out := filepath.Join(t.TempDir(), "uid")
+	uid := strconv.Itoa(os.Getuid())
+	s := &Script{Path: filepath.Join(dir, "uid.sh"), Args: []string{out}, User: uid, Group: strconv.Itoa(os.Getgid())}
+	if err := s.Check(ctxTimeout(t, 10*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(b)); got != uid {
+		t.Errorf("ran as %s, want %s", got, uid)
+	}
+}
