@@ -146,7 +146,7 @@ func newVSHandlers() map[string]handler {
 				vs.PersistenceTimeout = 360 * time.Second
 				return
 			}
-			d.timer(n, time.Second, maxTimer, &vs.PersistenceTimeout)
+			d.timer(n, time.Second, 2678400*time.Second, &vs.PersistenceTimeout)
 		},
 		"persistence_granularity": func(d *decoder, n *node) { d.str(n, &d.curVS().PersistenceGranularity) },
 		"persistence_engine":      func(d *decoder, n *node) { d.str(n, &d.curVS().PersistenceEngine) },
@@ -312,7 +312,9 @@ func (d *decoder) finishVS(vs *VirtualServer, n *node) {
 		vs.Retry = 1
 	}
 	if vs.Addr.IsValid() && vs.Port == 0 && !vs.Persistence {
-		d.warnf(n.name.pos, "virtual server %s: no port given and not persistent, expected ADDRESS PORT", vs.Addr)
+		d.warnf(n.name.pos, "virtual server %s: zero port only valid for persistent services, setting persistence", name)
+		vs.Persistence = true
+		vs.PersistenceTimeout = 360 * time.Second
 	}
 	if vs.Hysteresis >= vs.Quorum && vs.Hysteresis > 0 {
 		d.warnf(n.name.pos, "virtual server: hysteresis %d >= quorum %d, setting hysteresis to %d", vs.Hysteresis, vs.Quorum, vs.Quorum-1)
@@ -378,6 +380,9 @@ func (d *decoder) seenIn(n *node, kws ...string) bool {
 }
 
 func inheritRS(rs *RealServer, vs *VirtualServer) {
+	if rs.Port == 0 && vs.FWMark == 0 && vs.Addr.IsValid() {
+		rs.Port = vs.Port // the port of the virtual service
+	}
 	if rs.Method == "" {
 		rs.Method = vs.Method
 	}
