@@ -346,7 +346,7 @@ func NewSession(cfg Config) (*Session, error) {
 		s.txAuth = &KeyedSHA1{AuthKeyID: cfg.Auth.KeyID, Meticulous: s.cfg.Auth.Type.Meticulous()}
 	}
 	s.xmitSeq = uint32(s.rnd.Uint64())
-	s.acts = make([]Action, 0, 4)
+	s.acts = make([]Action, 0, 2) // grows on the rare call with more actions
 	return s, nil
 }
 
