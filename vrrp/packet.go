@@ -305,15 +305,21 @@ func (p *Packet) Decode(b []byte, ipv6 bool) error {
 	if len(b) < need {
 		return &ParseError{Field: "count", Offset: 3, Reason: "address count " + itoa(n) + " needs " + itoa(need) + " bytes, have " + itoa(len(b))}
 	}
-	addrs := p.Addrs[:0]
+	if cap(p.Addrs) < n {
+		p.Addrs = make([]netip.Addr, n)
+	}
+	addrs := p.Addrs[:n]
 	off := headerLen
-	for range n {
-		if alen == 4 {
-			addrs = append(addrs, netip.AddrFrom4([4]byte(b[off:off+4])))
-		} else {
-			addrs = append(addrs, netip.AddrFrom16([16]byte(b[off:off+16])))
+	if alen == 4 {
+		for i := range addrs {
+			addrs[i] = netip.AddrFrom4([4]byte(b[off : off+4]))
+			off += 4
 		}
-		off += alen
+	} else {
+		for i := range addrs {
+			addrs[i] = netip.AddrFrom16([16]byte(b[off : off+16]))
+			off += 16
+		}
 	}
 	p.Addrs = addrs
 	if v == 2 {
