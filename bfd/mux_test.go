@@ -436,3 +436,30 @@ func TestMuxAuthenticated(t *testing.T) {
 		})
 	}
 }
+
+// TestMuxGoodbye: when Run ends, peers hear AdminDown and go Down with
+// diagnostic 3 at once instead of waiting for the detection time.
+func TestMuxGoodbye(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		ctxA, cancelA := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		defer cancel()
+		n := bfdtest.NewNetwork()
+		a := startMux(t, ctxA, &wg, n, 1, addrA)
+		b := startMux(t, ctx, &wg, n, 2, addrB)
+		if _, err := a.mux.Add(ctx, bfd.SessionConfig{Peer: addrB}); err != nil {
+			t.Fatal(err)
+		}
+		db, _ := b.mux.Add(ctx, bfd.SessionConfig{Peer: addrA})
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		cancelA()
+		synctest.Wait()
+		c, _ := b.rec.last(db)
+		if c.To != bfd.StateDown || c.Diag != bfd.DiagNeighborDown || c.Reason != bfd.ReasonRemoteAdminDown {
+			t.Errorf("peer after Run ended: %+v", c)
+		}
+	})
+}
