@@ -20,7 +20,8 @@ type Netlink struct {
 	fd     int
 	family uint16
 	seq    atomic.Uint32
-	mu     sync.Mutex // one request on the socket at a time
+	mu     sync.Mutex // one request on the socket at a time; guards buf
+	buf    []byte
 	wg     sync.WaitGroup
 	closed atomic.Bool
 	once   sync.Once
@@ -125,38 +126,108 @@ func (k *Netlink) resolveFamily(ctx context.Context) (uint16, error) {
 	return 0, fmt.Errorf("ipvs: no family id in the controller's answer: %w", errMalformed)
 }
 
-// do runs one request on its own goroutine and waits for it or ctx.
-func (k *Netlink) do(ctx context.Context, family uint16, req request) ([][]byte, error) {
+// run calls fn on its own goroutine, holding the socket, and waits for it
+// or ctx. Under TCG a goroutine hand-off costs as much as a netlink round
+// trip, so callers batch: one run per State or ExecAll, not per message.
+func (k *Netlink) run(ctx context.Context, fn func() error) error {
 	if k.closed.Load() {
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	type result struct {
-		msgs [][]byte
-		err  error
-	}
-	ch := make(chan result, 1)
+	ch := make(chan error, 1)
 	k.wg.Add(1)
 	go func() {
 		defer k.wg.Done()
 		k.mu.Lock()
 		defer k.mu.Unlock()
-		msgs, err := k.roundTrip(ctx, family, req)
-		ch <- result{msgs, err}
+		ch <- fn()
 	}()
 	select {
-	case r := <-ch:
-		return r.msgs, r.err
+	case err := <-ch:
+		return err
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
+	}
+}
+
+// do runs one request (see run).
+func (k *Netlink) do(ctx context.Context, family uint16, req request) ([][]byte, error) {
+	var msgs [][]byte
+	err := k.run(ctx, func() error {
+		var err error
+		msgs, err = k.roundTrip(ctx, time.Time{}, family, req)
+		return err
+	})
+	return msgs, err
+}
+
+// ExecAll performs ops in order on one goroutine and returns how many
+// succeeded. It gives up, returning an error that wraps
+// context.DeadlineExceeded, when one operation takes longer than perOp
+// (zero: no bound), and returns at once when ctx ends; the operation in
+// flight then may or may not have happened.
+func (k *Netlink) ExecAll(ctx context.Context, ops []Op, perOp time.Duration) (int, error) {
+	if k.closed.Load() {
+		return 0, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	var n atomic.Int64
+	var abandoned atomic.Bool
+	ch := make(chan error, 1)
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		for i, op := range ops {
+			if abandoned.Load() {
+				ch <- context.DeadlineExceeded
+				return
+			}
+			var deadline time.Time
+			if perOp > 0 {
+				deadline = time.Now().Add(perOp)
+			}
+			if err := k.exec(ctx, deadline, op); err != nil {
+				ch <- err
+				return
+			}
+			n.Store(int64(i + 1))
+		}
+		ch <- nil
+	}()
+	var tick <-chan time.Time
+	if perOp > 0 {
+		t := time.NewTicker(perOp)
+		defer t.Stop()
+		tick = t.C
+	}
+	last := int64(-1)
+	for {
+		select {
+		case err := <-ch:
+			return int(n.Load()), err
+		case <-ctx.Done():
+			abandoned.Store(true)
+			return int(n.Load()), ctx.Err()
+		case <-tick:
+			cur := n.Load()
+			if cur == last { // no progress for a whole period: stuck
+				abandoned.Store(true)
+				return int(cur), &OpError{Op: ops[cur], Err: context.DeadlineExceeded}
+			}
+			last = cur
+		}
 	}
 }
 
 const nlmsgHdrLen = 16
 
-func (k *Netlink) roundTrip(ctx context.Context, family uint16, req request) ([][]byte, error) {
+func (k *Netlink) roundTrip(ctx context.Context, deadline time.Time, family uint16, req request) ([][]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -182,7 +253,10 @@ func (k *Netlink) roundTrip(ctx context.Context, family uint16, req request) ([]
 		return nil, fmt.Errorf("netlink send: %w", err)
 	}
 	var out [][]byte
-	buf := make([]byte, 1<<16)
+	if k.buf == nil {
+		k.buf = make([]byte, 1<<16)
+	}
+	buf := k.buf
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -193,6 +267,9 @@ func (k *Netlink) roundTrip(ctx context.Context, family uint16, req request) ([]
 		n, _, err := unix.Recvfrom(k.fd, buf, 0)
 		if err != nil {
 			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
+				if !deadline.IsZero() && time.Now().After(deadline) {
+					return nil, context.DeadlineExceeded
+				}
 				continue
 			}
 			return nil, fmt.Errorf("netlink receive: %w", err)
@@ -277,11 +354,16 @@ func classify(err error, noent, srch error) error {
 
 // Exec implements [Kernel].
 func (k *Netlink) Exec(ctx context.Context, op Op) error {
+	return k.run(ctx, func() error { return k.exec(ctx, time.Time{}, op) })
+}
+
+// exec performs op; the caller holds the socket.
+func (k *Netlink) exec(ctx context.Context, deadline time.Time, op Op) error {
 	req, err := opRequest(op)
 	if err != nil {
 		return &OpError{Op: op, Err: err}
 	}
-	if _, err := k.do(ctx, k.family, req); err != nil {
+	if _, err := k.roundTrip(ctx, deadline, k.family, req); err != nil {
 		noent := ErrNoModule
 		if op.Kind == UpdateDestination || op.Kind == DeleteDestination {
 			noent = ErrNoDestination
@@ -292,9 +374,20 @@ func (k *Netlink) Exec(ctx context.Context, op Op) error {
 }
 
 // State implements [Kernel]: one dump of the services, one dump of the
-// real servers per service, and the timeouts.
+// real servers per service, and the timeouts, all on one goroutine.
 func (k *Netlink) State(ctx context.Context) (State, error) {
-	msgs, err := k.do(ctx, k.family, request{cmd: cmdGetService, dump: true})
+	var st State
+	err := k.run(ctx, func() error {
+		var err error
+		st, err = k.state(ctx)
+		return err
+	})
+	return st, err
+}
+
+func (k *Netlink) state(ctx context.Context) (State, error) {
+	var none time.Time
+	msgs, err := k.roundTrip(ctx, none, k.family, request{cmd: cmdGetService, dump: true})
 	if err != nil {
 		return State{}, fmt.Errorf("ipvs: list services: %w", err)
 	}
@@ -308,7 +401,7 @@ func (k *Netlink) State(ctx context.Context) (State, error) {
 	}
 	for i := range st.Services {
 		s := &st.Services[i]
-		msgs, err := k.do(ctx, k.family, request{cmd: cmdGetDest, dump: true, body: encodeService(*s, false)})
+		msgs, err := k.roundTrip(ctx, none, k.family, request{cmd: cmdGetDest, dump: true, body: encodeService(*s, false)})
 		if err != nil {
 			return State{}, fmt.Errorf("ipvs: list real servers of %v: %w", s.Key, err)
 		}
@@ -320,7 +413,7 @@ func (k *Netlink) State(ctx context.Context) (State, error) {
 			s.Destinations = append(s.Destinations, d)
 		}
 	}
-	msgs, err = k.do(ctx, k.family, request{cmd: cmdGetConfig})
+	msgs, err = k.roundTrip(ctx, none, k.family, request{cmd: cmdGetConfig})
 	if err != nil {
 		return State{}, fmt.Errorf("ipvs: get timeouts: %w", err)
 	}

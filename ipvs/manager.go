@@ -134,8 +134,31 @@ func (m *Manager) prune(cur State) {
 	}
 }
 
+// batchKernel is a Kernel that runs many operations in one call, with a
+// bound on each ([Netlink.ExecAll]).
+type batchKernel interface {
+	ExecAll(ctx context.Context, ops []Op, perOp time.Duration) (int, error)
+}
+
 func (m *Manager) exec(ctx context.Context, ops []Op) (Changes, error) {
 	var ch Changes
+	if bk, ok := m.k.(batchKernel); ok && len(ops) > 1 {
+		n, err := bk.ExecAll(ctx, ops, m.timeout)
+		for _, op := range ops[:n] {
+			m.owned.Track(op)
+			ch.Ops = append(ch.Ops, op)
+		}
+		if err != nil {
+			var oe *OpError
+			if !errors.As(err, &oe) && n < len(ops) {
+				err = &OpError{Op: ops[n], Err: err}
+			}
+			m.log.Warn("ipvs operation failed", "err", err)
+			return ch, err
+		}
+		m.log.Info("ipvs reconciled", "ops", len(ch.Ops))
+		return ch, nil
+	}
 	for _, op := range ops {
 		cctx, cancel := m.callCtx(ctx)
 		err := m.k.Exec(cctx, op)

@@ -90,6 +90,13 @@ type Event struct {
 	Weight int
 }
 
+func (e Event) String() string {
+	if e.Addr.IsValid() {
+		return fmt.Sprintf("%v %v (healthy weight %d)", e.Kind, e.Addr, e.Weight)
+	}
+	return fmt.Sprintf("%v (healthy weight %d)", e.Kind, e.Weight)
+}
+
 type rsState struct {
 	cfg     RealServer
 	checks  map[string]bool // name -> passing

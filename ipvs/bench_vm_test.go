@@ -1,0 +1,177 @@
+package ipvs_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os/exec"
+	"strings"
+	"testing"
+
+	moby "github.com/moby/ipvs"
+
+	"github.com/nux-root/keepalived-go/ipvs"
+)
+
+// benchState returns nsvc TCP services on 192.0.2.10 (ports 1..nsvc), each
+// with ndst NAT real servers 198.51.100.1.. port 80.
+func benchState(nsvc, ndst int) ipvs.State {
+	st := ipvs.State{Services: make([]ipvs.Service, nsvc)}
+	for i := range st.Services {
+		s := ipvs.Service{Key: ipvs.TCPService(netip.AddrPortFrom(netip.MustParseAddr("192.0.2.10"), uint16(1+i))), Scheduler: ipvs.WRR}
+		for j := range ndst {
+			s.Destinations = append(s.Destinations, ipvs.Destination{
+				Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(1 + j)}), 80), Weight: 1})
+		}
+		st.Services[i] = s
+	}
+	return st
+}
+
+// restoreText is the same state as ipvsadm -R input.
+func restoreText(st ipvs.State) string {
+	var b strings.Builder
+	for _, op := range ipvs.Plan(ipvs.State{}, st, ipvs.Owned{}, ipvs.PlanOptions{}) {
+		b.WriteString(op.String())
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func flushIPVS(b *testing.B) {
+	b.Helper()
+	if out, err := exec.Command("ipvsadm", "-C").CombinedOutput(); err != nil {
+		b.Fatalf("ipvsadm -C: %v\n%s", err, out)
+	}
+}
+
+var sizes = []struct{ svcs, dsts int }{{200, 2}, {10000, 5}}
+
+// BenchmarkApply: a full apply into an empty table.
+func BenchmarkApply(b *testing.B) {
+	for _, sz := range sizes {
+		b.Run(fmt.Sprintf("%dx%d", sz.svcs, sz.dsts), func(b *testing.B) {
+			k := openKernel(b)
+			desired := benchState(sz.svcs, sz.dsts)
+			b.ReportAllocs()
+			var ops int
+			for b.Loop() {
+				b.StopTimer()
+				flushIPVS(b)
+				m, _ := ipvs.New(k, ipvs.Config{})
+				b.StartTimer()
+				ch, err := m.Apply(context.Background(), desired)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ops = len(ch.Ops)
+			}
+			b.ReportMetric(float64(ops), "ops/apply")
+		})
+	}
+}
+
+// BenchmarkNoop: reconcile when nothing changed (reads the whole table).
+func BenchmarkNoop(b *testing.B) {
+	for _, sz := range sizes {
+		b.Run(fmt.Sprintf("%dx%d", sz.svcs, sz.dsts), func(b *testing.B) {
+			k := openKernel(b)
+			desired := benchState(sz.svcs, sz.dsts)
+			m, _ := ipvs.New(k, ipvs.Config{})
+			if _, err := m.Apply(context.Background(), desired); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			var ops int
+			for b.Loop() {
+				ch, err := m.Apply(context.Background(), desired)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ops = len(ch.Ops)
+			}
+			b.ReportMetric(float64(ops), "ops/apply")
+		})
+	}
+}
+
+// BenchmarkOneWeight: reconcile after one real server's weight changed.
+func BenchmarkOneWeight(b *testing.B) {
+	for _, sz := range sizes {
+		b.Run(fmt.Sprintf("%dx%d", sz.svcs, sz.dsts), func(b *testing.B) {
+			k := openKernel(b)
+			desired := benchState(sz.svcs, sz.dsts)
+			m, _ := ipvs.New(k, ipvs.Config{})
+			if _, err := m.Apply(context.Background(), desired); err != nil {
+				b.Fatal(err)
+			}
+			d := &desired.Services[sz.svcs/2].Destinations[0]
+			b.ReportAllocs()
+			var ops int
+			for b.Loop() {
+				d.Weight = 3 - d.Weight // 1, 2, 1, ...
+				ch, err := m.Apply(context.Background(), desired)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ops = len(ch.Ops)
+			}
+			b.ReportMetric(float64(ops), "ops/apply")
+		})
+	}
+}
+
+// BenchmarkIpvsadmRestore: ipvsadm -R of the same rules, for comparison.
+func BenchmarkIpvsadmRestore(b *testing.B) {
+	for _, sz := range sizes {
+		b.Run(fmt.Sprintf("%dx%d", sz.svcs, sz.dsts), func(b *testing.B) {
+			openKernel(b)
+			text := restoreText(benchState(sz.svcs, sz.dsts))
+			for b.Loop() {
+				b.StopTimer()
+				flushIPVS(b)
+				b.StartTimer()
+				cmd := exec.Command("ipvsadm", "-R")
+				cmd.Stdin = strings.NewReader(text)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("ipvsadm -R: %v\n%s", err, out)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMobyLoop: the same adds through moby/ipvs, one call each (the
+// LAB.md baseline).
+func BenchmarkMobyLoop(b *testing.B) {
+	for _, sz := range sizes {
+		b.Run(fmt.Sprintf("%dx%d", sz.svcs, sz.dsts), func(b *testing.B) {
+			openKernel(b)
+			h, err := moby.New("")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer h.Close()
+			st := benchState(sz.svcs, sz.dsts)
+			for b.Loop() {
+				b.StopTimer()
+				flushIPVS(b)
+				b.StartTimer()
+				for _, s := range st.Services {
+					ms := &moby.Service{AddressFamily: 2, Protocol: 6, Address: net.IP(s.Key.Addr.AsSlice()), Port: s.Key.Port,
+						SchedName: string(s.Scheduler), Netmask: 0xffffffff}
+					if err := h.NewService(ms); err != nil {
+						b.Fatal(err)
+					}
+					for _, d := range s.Destinations {
+						md := &moby.Destination{Address: net.IP(d.Addr.Addr().AsSlice()), Port: d.Addr.Port(), Weight: d.Weight, AddressFamily: 2}
+						if err := h.NewDestination(ms, md); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			}
+		})
+	}
+}
