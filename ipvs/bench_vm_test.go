@@ -138,4 +138,3 @@ func BenchmarkIpvsadmRestore(b *testing.B) {
 		})
 	}
 }
-
