@@ -109,6 +109,10 @@ type MuxConfig struct {
 	// OnTransition, if set, is called on the loop goroutine for every state
 	// change. It must return quickly and must not call Mux methods.
 	OnTransition func(StateChange)
+	// Events, if set, also receives every state change, sent without
+	// blocking: when the channel is full the change is dropped and counted
+	// in [MuxStats].EventsDropped. Give it room (or use OnTransition).
+	Events chan<- StateChange
 	// Rand is the source of jitter and discriminators. If nil, the
 	// runtime's random source.
 	Rand rand.Source
@@ -124,6 +128,8 @@ type MuxStats struct {
 	NoSession   uint64
 	BadAddress  uint64
 	TimerEvents uint64
+	// EventsDropped counts state changes MuxConfig.Events had no room for.
+	EventsDropped uint64
 }
 
 // Mux runs many BFD sessions over one [Transport] on a single loop
@@ -157,7 +163,7 @@ type Mux struct {
 	stopFn  func() bool
 	timer   *time.Timer
 
-	received, sent, sendErrors, readErrors, malformed, noSession, badAddress, timerEvents atomic.Uint64
+	received, sent, sendErrors, readErrors, malformed, noSession, badAddress, timerEvents, eventsDropped atomic.Uint64
 }
 
 type rxPacket struct {
@@ -473,7 +479,7 @@ func (m *Mux) Stats() MuxStats {
 	return MuxStats{
 		Received: m.received.Load(), Sent: m.sent.Load(), SendErrors: m.sendErrors.Load(),
 		ReadErrors: m.readErrors.Load(), Malformed: m.malformed.Load(), NoSession: m.noSession.Load(),
-		BadAddress: m.badAddress.Load(), TimerEvents: m.timerEvents.Load(),
+		BadAddress: m.badAddress.Load(), TimerEvents: m.timerEvents.Load(), EventsDropped: m.eventsDropped.Load(),
 	}
 }
 
@@ -533,9 +539,17 @@ func (m *Mux) step(e *entry, now time.Time, ev Event) {
 			t := a.Transition
 			m.log.Info("bfd session state changed", "peer", e.cfg.Peer, "discr", e.s.localDiscr,
 				"from", t.From, "to", t.To, "reason", t.Reason, "diag", t.Diag)
+			sc := StateChange{Discriminator: e.s.localDiscr, Peer: e.cfg.Peer, Local: e.cfg.Local,
+				IfIndex: e.cfg.IfIndex, MultiHop: e.cfg.MultiHop, Transition: t}
 			if m.cfg.OnTransition != nil {
-				m.cfg.OnTransition(StateChange{Discriminator: e.s.localDiscr, Peer: e.cfg.Peer, Local: e.cfg.Local,
-					IfIndex: e.cfg.IfIndex, MultiHop: e.cfg.MultiHop, Transition: t})
+				m.cfg.OnTransition(sc)
+			}
+			if m.cfg.Events != nil {
+				select {
+				case m.cfg.Events <- sc:
+				default:
+					m.eventsDropped.Add(1)
+				}
 			}
 		}
 	}
