@@ -54,7 +54,8 @@
 //
 // A Session is not safe for concurrent use. A Mux's methods are safe: they
 // run closures on the loop goroutine. [MuxConfig.OnTransition] runs on the
-// loop and must return quickly. Run returns after ctx is cancelled, having
+// loop and must return quickly; [MuxConfig.Events] delivers the same
+// changes on a channel without blocking the loop. Run returns after ctx is cancelled, having
 // sent AdminDown to every peer, closed the transport and waited for its
 // reader goroutine.
 //
