@@ -47,6 +47,8 @@ type scenario struct {
 	steps   int
 	tracked map[*Router]string
 	trace   bool
+	n       int  // hosts
+	grouped bool // each host's instances form a sync group
 }
 
 // RunScenario generates a random VRRP scenario from seed, runs it on a
@@ -61,12 +63,15 @@ type scenario struct {
 //   - no transitions during quiet periods without loss or changes (no
 //     flaps without a cause).
 //
-// Scenarios vary the number of routers (2-5), VRIDs (1-2), VRRP version,
+// Scenarios vary the number of hosts (2-5), VRIDs (1-2; with two, the
+// host's instances form a sync group in half the runs), VRRP version,
 // family, advertisement interval, priorities (ties and owners included),
 // preempt/nopreempt/preempt_delay, unicast, checksum variants, weighted
 // and unweighted tracking, link delay and jitter; steps are crashes,
 // restarts, graceful stops, faults, priority changes, partitions and loss
-// bursts. The same seed always produces the same run.
+// bursts (crashes, stops, partitions, tracking and priority changes act on
+// a whole host when sync groups are on). The same seed always produces the
+// same run.
 func RunScenario(seed uint64) (ScenarioResult, error) {
 	res, tr, err := runScenario(seed, false)
 	if err != nil {
@@ -138,14 +143,17 @@ func (s *scenario) run() error {
 	s.vrids = []uint8{51}
 	if rng.IntN(4) == 0 {
 		s.vrids = append(s.vrids, 52)
+		s.grouped = rng.IntN(2) == 0
 	}
+	s.n = n
 	unicast := rng.IntN(5) == 0
 	allPreempt := rng.IntN(10) < 7
 	owner := -1
 	if rng.IntN(10) == 0 {
 		owner = rng.IntN(n)
 	}
-	s.logf("v%d ipv6=%v n=%d adv=%v delay=%v jitter=%v unicast=%v vrids=%v", version, ipv6, n, s.adv, delay, jitter, unicast, s.vrids)
+	s.logf("v%d ipv6=%v n=%d adv=%v delay=%v jitter=%v unicast=%v vrids=%v sync_groups=%v", version, ipv6, n, s.adv, delay, jitter,
+		unicast, s.vrids, s.grouped)
 	addr := func(i int) netip.Addr {
 		if ipv6 {
 			return netip.AddrFrom16([16]byte{0xfe, 0x80, 15: byte(i + 1)})
@@ -158,6 +166,23 @@ func (s *scenario) run() error {
 	}
 	for _, vrid := range s.vrids {
 		for i := range n {
+			if s.grouped && vrid != s.vrids[0] {
+				// Sync group members share the host's settings.
+				h := s.lan.routers[i]
+				c := h.Config()
+				c.VRID = vrid
+				r, err := s.lan.AddRouter(fmt.Sprintf("r%d/%d", i, vrid), c)
+				if err != nil {
+					return err
+				}
+				if name, ok := s.tracked[h]; ok {
+					s.tracked[r] = name
+				}
+				if err := s.lan.SyncGroup(h, r); err != nil {
+					return err
+				}
+				continue
+			}
 			c := vrrp.Config{Version: version, VRID: vrid, AdvertInterval: s.adv, Source: addr(i), Addrs: []netip.Addr{vip}}
 			c.Priority = uint8(1 + rng.IntN(254))
 			if rng.IntN(4) == 0 {
@@ -337,11 +362,22 @@ func (s *scenario) takeover(what string, vrid uint8, old *Router, bound time.Dur
 	return nil
 }
 
-// maxDown is the largest Master_Down_Interval among eligible backups.
+// members returns r and the other instances of its host's sync group.
+func (s *scenario) members(r *Router) []*Router {
+	if !s.grouped {
+		return []*Router{r}
+	}
+	h := r.id % s.n
+	return []*Router{s.lan.routers[h], s.lan.routers[h+s.n]}
+}
+
+// maxDown is the largest Master_Down_Interval (or Skew_Time) among
+// eligible backups of vrid, or of every VRID with sync groups (a group
+// goes master when its last member's timer expires).
 func (s *scenario) maxDown(vrid uint8, skewOnly bool) time.Duration {
 	var d time.Duration
 	for _, r := range s.lan.routers {
-		if r.cfg.VRID == vrid && eligible(r) && r.m.State() == vrrp.StateBackup {
+		if (r.cfg.VRID == vrid || s.grouped) && eligible(r) && r.m.State() == vrrp.StateBackup {
 			x := r.m.MasterDownInterval()
 			if skewOnly {
 				x = r.m.SkewTime()
@@ -358,10 +394,23 @@ func (s *scenario) maxDown(vrid uint8, skewOnly bool) time.Duration {
 // Master_Down_Interval from that arrival.
 func (s *scenario) goodbyeBound(vrid uint8, m *Router) (time.Duration, time.Time) {
 	now := s.lan.now
-	if m.lastSent.Add(s.delay).After(now) {
-		return s.delay + s.maxDown(vrid, false), m.lastSent
+	for _, x := range s.members(m) {
+		if x.m.State() == vrrp.StateMaster && x.lastSent.Add(s.delay).After(now) {
+			return s.delay + s.maxDown(vrid, false), s.lastSent(m)
+		}
 	}
 	return s.delay + s.maxDown(vrid, true), now
+}
+
+// lastSent is the last advertisement sent by m's host.
+func (s *scenario) lastSent(m *Router) time.Time {
+	var t time.Time
+	for _, x := range s.members(m) {
+		if x.lastSent.After(t) {
+			t = x.lastSent
+		}
+	}
+	return t
 }
 
 func (s *scenario) step() error {
@@ -373,8 +422,10 @@ func (s *scenario) step() error {
 	case k == 0 && m != nil: // crash the master
 		s.logf("step %d: crash master %s", s.steps, m.name)
 		bound := s.delay + s.maxDown(vrid, false)
-		last := m.lastSent
-		s.lan.Crash(m)
+		last := s.lastSent(m)
+		for _, x := range s.members(m) {
+			s.lan.Crash(x)
+		}
 		if err := s.takeover("crash", vrid, m, bound, last); err != nil {
 			return err
 		}
@@ -382,7 +433,9 @@ func (s *scenario) step() error {
 	case k == 1 && m != nil: // graceful stop of the master
 		s.logf("step %d: stop master %s", s.steps, m.name)
 		bound, from := s.goodbyeBound(vrid, m)
-		s.lan.Stop(m)
+		for _, x := range s.members(m) {
+			s.lan.Stop(x)
+		}
 		if err := s.takeover("stop", vrid, m, bound, from); err != nil {
 			return err
 		}
@@ -419,18 +472,26 @@ func (s *scenario) step() error {
 		}
 		up := rng.IntN(2) == 0
 		s.logf("step %d: %s chk up=%v", s.steps, r.name, up)
-		s.lan.SetTracked(r, "chk", up)
+		for _, x := range s.members(r) {
+			s.lan.SetTracked(x, "chk", up)
+		}
 		return s.converge("tracking")
 	case k == 5: // priority change
 		r := rs[rng.IntN(len(rs))]
 		p := uint8(1 + rng.IntN(254))
 		s.logf("step %d: %s priority %d", s.steps, r.name, p)
-		s.lan.SetPriority(r, p)
+		for _, x := range s.members(r) {
+			s.lan.SetPriority(x, p)
+		}
 		return s.converge("priority change")
 	case k == 6: // partition then heal
 		var a, b []*Router
+		side := make([]bool, s.n)
+		for h := range side {
+			side[h] = rng.IntN(2) == 0
+		}
 		for _, r := range rs {
-			if rng.IntN(2) == 0 {
+			if side[r.id%s.n] {
 				a = append(a, r)
 			} else {
 				b = append(b, r)
