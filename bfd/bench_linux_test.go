@@ -20,7 +20,7 @@ import (
 	"github.com/nux-root/keepalived-go/internal/testutil"
 )
 
-// BenchmarkInteropHold holds 100 sessions between two network namespaces at
+// BenchmarkInteropHold holds 100 (or 10) sessions between two network namespaces at
 // a given interval × 3, for three pairings run side by side on the same
 // machine in one run:
 //
@@ -37,10 +37,13 @@ import (
 //
 // Needs root and FRR; run with -benchtime=1x.
 func BenchmarkInteropHold(b *testing.B) {
-	for _, iv := range []time.Duration{50 * time.Millisecond, 10 * time.Millisecond} {
+	for _, c := range []struct {
+		n  int
+		iv time.Duration
+	}{{100, 50 * time.Millisecond}, {100, 10 * time.Millisecond}, {10, 10 * time.Millisecond}} {
 		for _, pairing := range []string{"ours-frr", "frr-frr", "ours-ours"} {
-			b.Run(fmt.Sprintf("%s/100x%dms", pairing, iv/time.Millisecond), func(b *testing.B) {
-				benchHold(b, pairing, 100, iv, 5*time.Second)
+			b.Run(fmt.Sprintf("%s/%dx%dms", pairing, c.n, c.iv/time.Millisecond), func(b *testing.B) {
+				benchHold(b, pairing, c.n, c.iv, 5*time.Second)
 			})
 		}
 	}
