@@ -277,6 +277,13 @@ func benchHold(b *testing.B, pairing string, n int, iv, window time.Duration) {
 		time.Sleep(window)
 		wall := time.Since(w0)
 		runtime.ReadMemStats(&ms1)
+		var late uint64
+		for _, m := range []*udpMux{ma, mb} {
+			if m != nil {
+				late += m.Stats().LateWakeups
+			}
+		}
+		b.ReportMetric(float64(late), "late-wakeups")
 		if p := pkts() - p0; p > 0 {
 			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(p), "allocs/pkt")
 			b.ReportMetric(float64(p)/wall.Seconds(), "our-pkts/s")

@@ -130,6 +130,10 @@ type MuxStats struct {
 	TimerEvents uint64
 	// EventsDropped counts state changes MuxConfig.Events had no room for.
 	EventsDropped uint64
+	// LateWakeups counts loop wakeups more than 5 ms after a deadline: a
+	// sign of CPU starvation. Timers are then judged 1 ms later, after the
+	// readers have delivered what arrived meanwhile.
+	LateWakeups uint64
 }
 
 // Mux runs many BFD sessions over one [Transport] on a single loop
@@ -154,16 +158,17 @@ type Mux struct {
 	closed sync.Once
 
 	// loop-owned
-	byDiscr map[uint32]*entry
-	byAddr  map[addrKey]*entry
-	heap    entryHeap
-	pkt     ControlPacket
-	txbuf   []byte
-	armed   time.Time
-	stopFn  func() bool
-	timer   *time.Timer
+	byDiscr    map[uint32]*entry
+	byAddr     map[addrKey]*entry
+	heap       entryHeap
+	pkt        ControlPacket
+	txbuf      []byte
+	armed      time.Time
+	graceUntil time.Time
+	stopFn     func() bool
+	timer      *time.Timer
 
-	received, sent, sendErrors, readErrors, malformed, noSession, badAddress, timerEvents, eventsDropped atomic.Uint64
+	received, sent, sendErrors, readErrors, malformed, noSession, badAddress, timerEvents, eventsDropped, lateWakeups atomic.Uint64
 }
 
 type rxPacket struct {
@@ -264,9 +269,35 @@ func (m *Mux) Run(ctx context.Context) error {
 		case op := <-m.ops:
 			op()
 		}
+		m.drain()
 		m.runTimers()
 	}
 }
+
+// drain processes the packets already queued, so that packets which
+// arrived while the loop was busy or descheduled count before any
+// detection timer is judged.
+func (m *Mux) drain() {
+	for range cap(m.rx) {
+		select {
+		case p := <-m.rx:
+			m.input(p)
+			m.free <- p.buf
+		default:
+			return
+		}
+	}
+}
+
+// Lateness handling: when the loop wakes more than lateThreshold after the
+// earliest deadline, the process (not necessarily the peers) was stalled,
+// and packets may still sit in socket buffers or reader goroutines. The
+// loop then waits graceDelay, letting the readers deliver, before it
+// judges any timer. It does so once per late wakeup.
+const (
+	lateThreshold = 5 * time.Millisecond
+	graceDelay    = time.Millisecond
+)
 
 func (m *Mux) now() time.Time {
 	if m.cfg.Clock != nil {
@@ -369,37 +400,37 @@ func (m *Mux) Add(ctx context.Context, sc SessionConfig) (uint32, error) {
 	}
 	var discr uint32
 	var err error
-	if derr := m.do(ctx, func() {
-		key := addrKey{peer: sc.Peer.Unmap().WithZone(""), ifIndex: sc.IfIndex, multiHop: sc.MultiHop}
-		if _, dup := m.byAddr[key]; dup {
-			err = fmt.Errorf("bfd: session to %v already exists", sc.Peer)
-			return
-		}
-		c := sc.Config
-		if c.LocalDiscriminator == 0 {
-			for c.LocalDiscriminator == 0 || m.byDiscr[c.LocalDiscriminator] != nil {
-				c.LocalDiscriminator = uint32(m.rnd.Uint64())
-			}
-		} else if m.byDiscr[c.LocalDiscriminator] != nil {
-			err = fmt.Errorf("bfd: discriminator %d already in use", c.LocalDiscriminator)
-			return
-		}
-		var s *Session
-		s, err = NewSession(c)
-		if err != nil {
-			return
-		}
-		e := &entry{s: s, cfg: sc, key: key, idx: -1}
-		e.cfg.Auth.Key = nil
-		e.cfg.Rand = nil
-		m.byDiscr[s.LocalDiscriminator()] = e
-		m.byAddr[key] = e
-		discr = s.LocalDiscriminator()
-		m.step(e, m.now(), Event{Kind: EventTimer})
-	}); derr != nil {
+	if derr := m.do(ctx, func() { discr, err = m.add(sc) }); derr != nil {
 		return 0, derr
 	}
 	return discr, err
+}
+
+// add creates a session; it runs on the loop.
+func (m *Mux) add(sc SessionConfig) (uint32, error) {
+	key := addrKey{peer: sc.Peer.Unmap().WithZone(""), ifIndex: sc.IfIndex, multiHop: sc.MultiHop}
+	if _, dup := m.byAddr[key]; dup {
+		return 0, fmt.Errorf("bfd: session to %v already exists", sc.Peer)
+	}
+	c := sc.Config
+	if c.LocalDiscriminator == 0 {
+		for c.LocalDiscriminator == 0 || m.byDiscr[c.LocalDiscriminator] != nil {
+			c.LocalDiscriminator = uint32(m.rnd.Uint64())
+		}
+	} else if m.byDiscr[c.LocalDiscriminator] != nil {
+		return 0, fmt.Errorf("bfd: discriminator %d already in use", c.LocalDiscriminator)
+	}
+	s, err := NewSession(c)
+	if err != nil {
+		return 0, err
+	}
+	e := &entry{s: s, cfg: sc, key: key, idx: -1}
+	e.cfg.Auth.Key = nil
+	e.cfg.Rand = nil
+	m.byDiscr[s.LocalDiscriminator()] = e
+	m.byAddr[key] = e
+	m.step(e, m.now(), Event{Kind: EventTimer})
+	return s.LocalDiscriminator(), nil
 }
 
 // Remove sends AdminDown to the peer and deletes the session.
@@ -480,6 +511,7 @@ func (m *Mux) Stats() MuxStats {
 		Received: m.received.Load(), Sent: m.sent.Load(), SendErrors: m.sendErrors.Load(),
 		ReadErrors: m.readErrors.Load(), Malformed: m.malformed.Load(), NoSession: m.noSession.Load(),
 		BadAddress: m.badAddress.Load(), TimerEvents: m.timerEvents.Load(), EventsDropped: m.eventsDropped.Load(),
+		LateWakeups: m.lateWakeups.Load(),
 	}
 }
 
@@ -566,6 +598,24 @@ func (m *Mux) step(e *entry, now time.Time, ev Event) {
 
 func (m *Mux) runTimers() {
 	now := m.now()
+	due := len(m.heap) > 0 && !m.heap[0].deadline.After(now)
+	graceOver := false
+	if !m.graceUntil.IsZero() {
+		if now.Before(m.graceUntil) {
+			if due {
+				m.arm(now, m.graceUntil)
+				return
+			}
+		} else {
+			m.graceUntil, graceOver = time.Time{}, true
+		}
+	}
+	if due && !graceOver && now.Sub(m.heap[0].deadline) > lateThreshold {
+		m.graceUntil = now.Add(graceDelay)
+		m.lateWakeups.Add(1)
+		m.arm(now, m.graceUntil)
+		return
+	}
 	for len(m.heap) > 0 && !m.heap[0].deadline.After(now) {
 		m.timerEvents.Add(1)
 		m.step(m.heap[0], now, Event{Kind: EventTimer})
@@ -573,7 +623,11 @@ func (m *Mux) runTimers() {
 	if len(m.heap) == 0 {
 		return
 	}
-	next := m.heap[0].deadline
+	m.arm(now, m.heap[0].deadline)
+}
+
+// arm sets the loop's timer to next unless it is already set to it.
+func (m *Mux) arm(now, next time.Time) {
 	if next.Equal(m.armed) {
 		return
 	}
