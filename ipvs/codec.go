@@ -124,7 +124,7 @@ var errMalformed = errors.New("ipvs: malformed netlink attributes")
 
 // parseAttrs splits b into attributes. It never panics.
 func parseAttrs(b []byte) ([]attr, error) {
-	var out []attr
+	out := make([]attr, 0, 16)
 	for len(b) > 0 {
 		if len(b) < 4 {
 			return nil, fmt.Errorf("%w: %d trailing bytes", errMalformed, len(b))

@@ -37,7 +37,7 @@ var (
 	ErrNoModule      = errors.New("scheduler or persistence engine not available")
 	ErrNoDaemon      = errors.New("no such sync daemon")
 	ErrInvalid       = errors.New("invalid argument")
-	ErrNotSupported  = errors.New("ipvs: not supported on this platform")
+	ErrNotSupported  = errors.New("not supported")
 	ErrClosed        = errors.New("ipvs: closed")
 )
 
