@@ -227,8 +227,9 @@ const (
 	// Delete removes it at once.
 	Delete Removal = iota
 	// Drain first sets the real server's weight to 0 (no new connections);
-	// a later plan deletes it once the kernel reports no connections. A
-	// service is deleted when its last real server is gone.
+	// a later plan deletes it once the kernel reports no connections. An
+	// owned service is deleted when the last of our real servers in it is
+	// gone.
 	Drain
 )
 
@@ -324,8 +325,7 @@ func Plan(current, desired State, owned Owned, opts PlanOptions) []Op {
 		remaining := 0
 		for _, cd := range sortedDests(c.Destinations) {
 			if !owned.Destinations[DestinationKey{c.Key, cd.Addr}] {
-				remaining++ // someone else's: never removed by us
-				continue
+				continue // someone else's: not drained by us, and it goes with our service
 			}
 			n := len(ops)
 			ops = appendRemoveDest(ops, *c, cd, Drain)

@@ -164,6 +164,19 @@ func TestPlan(t *testing.T) {
 			want:    []string{"-d -t 192.0.2.10:443 -r 198.51.100.1:8080", "-D -t 192.0.2.10:443"},
 		},
 		{
+			name:    "foreign real servers do not keep our drained service",
+			current: State{Services: []Service{svc(vip443, dst(rs1, 0), dst(rs2, 3))}},
+			owned:   Owned{Services: map[ServiceKey]bool{vip443: true}, Destinations: map[DestinationKey]bool{{vip443, rs1}: true}},
+			removal: Drain,
+			want:    []string{"-d -t 192.0.2.10:443 -r 198.51.100.1:8080", "-D -t 192.0.2.10:443"},
+		},
+		{
+			name:    "our real server in a foreign service is removed",
+			current: State{Services: []Service{svc(vip443, dst(rs1, 1), dst(rs2, 3))}},
+			owned:   Owned{Destinations: map[DestinationKey]bool{{vip443, rs1}: true}},
+			want:    []string{"-d -t 192.0.2.10:443 -r 198.51.100.1:8080"},
+		},
+		{
 			name:    "foreign service never touched",
 			current: State{Services: []Service{svc(vip443, dst(rs1, 1))}},
 			want:    []string{},
