@@ -239,20 +239,20 @@ func benchHold(b *testing.B, pairing string, n int, iv, window time.Duration) {
 		discrs = addOurs(b, ma, bn.bs, bn.as, iv)
 		pid := frrPID(b, fb)
 		cpuA, cpuB = cpuSelf, func() time.Duration { return cpuPID(pid) }
-		waitAll(b, "all Up", 30*time.Second, func() bool { return oursUp(b, ma, iv) == n && frrUp(fb) == n })
+		waitAll(b, "all Up", 60*time.Second, func() bool { return oursUp(b, ma, iv) == n && frrUp(fb) == n })
 	case "frr-frr":
 		fa = testutil.StartBFDD(b, bn.na, frrPeersConf(bn.bs, bn.as, iv))
 		fb = testutil.StartBFDD(b, bn.nb, frrPeersConf(bn.as, bn.bs, iv))
 		pa, pb := frrPID(b, fa), frrPID(b, fb)
 		cpuA, cpuB = func() time.Duration { return cpuPID(pa) }, func() time.Duration { return cpuPID(pb) }
-		waitAll(b, "all up", 30*time.Second, func() bool { return frrUp(fa) == n && frrUp(fb) == n })
+		waitAll(b, "all up", 60*time.Second, func() bool { return frrUp(fa) == n && frrUp(fb) == n })
 	case "ours-ours":
 		ma = startUDPMux(b, bn.na, bfd.UDPConfig{})
 		mb = startUDPMux(b, bn.nb, bfd.UDPConfig{})
 		discrs = addOurs(b, ma, bn.bs, bn.as, iv)
 		addOurs(b, mb, bn.as, bn.bs, iv)
 		cpuA = func() time.Duration { return cpuSelf() / 2 }
-		waitAll(b, "all Up", 30*time.Second, func() bool { return oursUp(b, ma, iv) == n && oursUp(b, mb, iv) == n })
+		waitAll(b, "all Up", 60*time.Second, func() bool { return oursUp(b, ma, iv) == n && oursUp(b, mb, iv) == n })
 	}
 	time.Sleep(time.Second)
 	pkts := func() uint64 {
