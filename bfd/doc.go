@@ -61,8 +61,8 @@
 //
 // # Linux
 //
-// [ListenUDP] needs no privilege beyond binding ports 3784 and 4784
-// (CAP_NET_BIND_SERVICE). Packets are sent with TTL/hop limit 255 and TOS
+// [ListenUDP] binds UDP ports 3784 and 4784, which needs no privilege
+// (UDPConfig.Interface, SO_BINDTODEVICE, may need CAP_NET_RAW). Packets are sent with TTL/hop limit 255 and TOS
 // 0xc0 from one source port in 49152–65535; received packets report their
 // TTL, which single-hop sessions require to be 255 (RFC 5881 §5). On other
 // systems ListenUDP returns [ErrNotSupported].
