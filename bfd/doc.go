@@ -59,6 +59,17 @@
 // sent AdminDown to every peer, closed the transport and waited for its
 // reader goroutine.
 //
+// # Performance
+//
+// Per session a Mux holds about 1.1 KB. Decoding a packet takes ~15 ns and
+// handling it in a Session ~60 ns, without allocating; the cost of a running
+// Mux is dominated by the send and receive system calls and goroutine
+// wake-ups. Measured with BenchmarkInteropHold (2 vCPUs, shared): 100
+// sessions at 50 ms × 3 against FRR bfdd cost this process 15–18 % of one
+// core (bfdd itself 50–63 %, two bfdd peered with each other 17–45 % each);
+// at 10 ms × 3, 38–45 %, or 24 % with GOMAXPROCS=1, which suits a process
+// that mostly runs BFD.
+//
 // # Linux
 //
 // [ListenUDP] binds UDP ports 3784 and 4784, which needs no privilege
