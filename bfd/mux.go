@@ -21,6 +21,10 @@ var ErrClosed = net.ErrClosed
 // ErrNotSupported is returned by the Linux transport on other systems.
 var ErrNotSupported = errors.New("bfd: not supported on this system")
 
+// readErrorBackoff is the pause after a failed read, so a persistent
+// error cannot make a reader spin.
+const readErrorBackoff = 10 * time.Millisecond
+
 // ErrNoSession is returned for an unknown discriminator.
 var ErrNoSession = errors.New("bfd: no such session")
 
@@ -324,7 +328,7 @@ func (m *Mux) reader(done <-chan struct{}) {
 			select {
 			case <-done:
 				return
-			default:
+			case <-time.After(readErrorBackoff): // never spin on a persistent error
 				continue
 			}
 		}

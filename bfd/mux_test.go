@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -476,5 +477,39 @@ func TestMuxGoodbye(t *testing.T) {
 		if c := st.Status; c.State != bfd.StateDown || c.LocalDiag != bfd.DiagNeighborDown {
 			t.Errorf("peer after Run ended: %+v", c)
 		}
+	})
+}
+
+// flakyTransport fails its first read, then blocks until closed.
+type flakyTransport struct {
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (f *flakyTransport) ReadFrom([]byte) (int, bfd.Meta, error) {
+	failed := false
+	f.once.Do(func() { failed = true })
+	if failed {
+		return 0, bfd.Meta{}, errors.New("boom")
+	}
+	<-f.closed
+	return 0, bfd.Meta{}, net.ErrClosed
+}
+func (f *flakyTransport) WriteTo([]byte, bfd.Meta) error { return nil }
+func (f *flakyTransport) Close() error                   { close(f.closed); return nil }
+
+func TestMuxReadError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		m, _ := bfd.NewMux(bfd.MuxConfig{}, &flakyTransport{closed: make(chan struct{})})
+		done := make(chan struct{})
+		go func() { _ = m.Run(ctx); close(done) }()
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if n := m.Stats().ReadErrors; n != 1 {
+			t.Errorf("read errors %d, want 1", n)
+		}
+		cancel()
+		<-done
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -239,6 +240,7 @@ func (t *UDPTransport) readLoop(s *rxSock, deliver func(b []byte, m Meta, err er
 			if !deliver(nil, Meta{}, err) {
 				return
 			}
+			time.Sleep(readErrorBackoff) // never spin on a persistent error
 			continue
 		}
 		meta := Meta{Peer: from.Addr().Unmap().WithZone(""), MultiHop: s.multiHop}
