@@ -174,14 +174,14 @@ func TestMuxManySessions(t *testing.T) {
 		var wg sync.WaitGroup
 		defer wg.Wait()
 		defer cancel()
-		net := bfdtest.NewNetwork()
+		nw := bfdtest.NewNetwork()
 		var as, bs []netip.Addr
 		for i := range n {
 			as = append(as, netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)}))
 			bs = append(bs, netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)}))
 		}
-		a := startMux(t, ctx, &wg, net, 1, as...)
-		b := startMux(t, ctx, &wg, net, 2, bs...)
+		a := startMux(t, ctx, &wg, nw, 1, as...)
+		b := startMux(t, ctx, &wg, nw, 2, bs...)
 		for i := range n {
 			cfg := bfd.Config{DesiredMinTxInterval: 50 * time.Millisecond, RequiredMinRxInterval: 50 * time.Millisecond}
 			if _, err := a.mux.Add(ctx, bfd.SessionConfig{Peer: bs[i], Local: as[i], Config: cfg}); err != nil {
@@ -381,8 +381,8 @@ func BenchmarkMuxMemoryPerSession(b *testing.B) {
 	const n = 10000
 	for b.Loop() {
 		ctx, cancel := context.WithCancel(context.Background())
-		net := bfdtest.NewNetwork()
-		tr, _ := net.Listen(addrA)
+		nw := bfdtest.NewNetwork()
+		tr, _ := nw.Listen(addrA)
 		m, _ := bfd.NewMux(bfd.MuxConfig{}, tr)
 		done := make(chan struct{})
 		go func() { _ = m.Run(ctx); close(done) }()
