@@ -79,6 +79,7 @@ func TestInteropFRR(t *testing.T) {
 		{"single-hop IPv4", pairA4, pairB4, false},
 		{"single-hop IPv6", pairA6, pairB6, false},
 		{"multi-hop IPv4", pairA4, pairB4, true},
+		{"multi-hop IPv6", pairA6, pairB6, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			testutil.RequireRoot(t)
