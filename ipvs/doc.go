@@ -58,4 +58,11 @@
 // with [ErrNotSupported] when the kernel has no IPVS. Every call runs on
 // its own goroutine and returns when its context ends, even if the kernel
 // never answers. On other systems Open and Dial return ErrNotSupported.
+// [Moby] adapts a github.com/moby/ipvs handle to [Kernel] for programs that
+// already use one, within moby's limits.
+//
+// Kernel fact worth knowing at scale: deleted real servers stay in the
+// kernel's "dest trash" for a while, and every real-server add scans it, so
+// re-adding tens of thousands of real servers right after deleting as many
+// is several times slower than into a fresh table (any tool, ipvsadm too).
 package ipvs
