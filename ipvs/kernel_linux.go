@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +43,62 @@ func Open(ctx context.Context) (*Netlink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ipvs: netlink socket: %w", err)
 	}
+	return setup(ctx, fd)
+}
+
+// OpenAt opens the IPVS table of the network namespace at path (such as
+// /run/netns/NAME or /proc/PID/ns/net); an empty path means [Open]. The
+// socket is made on a throwaway locked thread, so the caller's thread never
+// changes namespace, and stays bound to that namespace.
+func OpenAt(ctx context.Context, path string) (*Netlink, error) {
+	if path == "" {
+		return Open(ctx)
+	}
+	ns, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("ipvs: network namespace: %w", err)
+	}
+	defer ns.Close()
+	type result struct {
+		fd  int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{-1, fmt.Errorf("ipvs: current network namespace: %w", err)}
+			return
+		}
+		defer orig.Close()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			ch <- result{-1, fmt.Errorf("ipvs: enter network namespace %s: %w", path, err)}
+			return
+		}
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_GENERIC)
+		// Back to the original namespace; if that fails the thread stays
+		// locked and the runtime ends it with this goroutine.
+		if unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		if err != nil {
+			err = fmt.Errorf("ipvs: netlink socket: %w", err)
+		}
+		ch <- result{fd, err}
+	}()
+	r := <-ch
+	if r.err != nil {
+		return nil, r.err
+	}
+	return setup(ctx, r.fd)
+}
+
+// setup configures and binds fd and resolves the IPVS family; it closes fd
+// on failure.
+func setup(ctx context.Context, fd int) (*Netlink, error) {
 	k := &Netlink{fd: fd}
 	tv := unix.NsecToTimeval(int64(recvSlice))
 	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
@@ -66,10 +124,11 @@ func Open(ctx context.Context) (*Netlink, error) {
 	return k, nil
 }
 
-// Dial opens the IPVS table of the current network namespace and returns a
-// Manager of it; the Manager's Close also closes the socket.
+// Dial opens the IPVS table of cfg.NetNS (empty: the calling thread's
+// network namespace) and returns a Manager of it; the Manager's Close also
+// closes the socket.
 func Dial(ctx context.Context, cfg Config) (*Manager, error) {
-	k, err := Open(ctx)
+	k, err := OpenAt(ctx, cfg.NetNS)
 	if err != nil {
 		return nil, err
 	}

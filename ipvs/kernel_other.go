@@ -18,6 +18,9 @@ var _ Kernel = (*Netlink)(nil)
 // Open fails with ErrNotSupported: IPVS exists only on Linux.
 func Open(ctx context.Context) (*Netlink, error) { return nil, errNeedLinux }
 
+// OpenAt fails with ErrNotSupported: IPVS exists only on Linux.
+func OpenAt(ctx context.Context, path string) (*Netlink, error) { return nil, errNeedLinux }
+
 // Dial fails with ErrNotSupported: IPVS exists only on Linux.
 func Dial(ctx context.Context, cfg Config) (*Manager, error) { return nil, errNeedLinux }
 

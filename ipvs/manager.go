@@ -19,6 +19,9 @@ type Config struct {
 	Removal Removal
 	// CallTimeout bounds every kernel call; if zero, 5 s.
 	CallTimeout time.Duration
+	// NetNS is the network namespace that Dial opens (a path such as
+	// /run/netns/NAME); if empty, the calling thread's. New ignores it.
+	NetNS string
 }
 
 // Changes reports what an Apply did.
