@@ -3,8 +3,10 @@ package ipvs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -12,13 +14,27 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
 
 	"github.com/nux-root/keepalived-go/internal/testutil"
 	"github.com/nux-root/keepalived-go/internal/vm"
 	"github.com/nux-root/keepalived-go/ipvs"
 )
 
-func TestMain(m *testing.M) { vm.Main(m) }
+// TestMain runs the tests (in the VM: as its init) and fails the run on
+// leaked goroutines.
+func TestMain(m *testing.M) {
+	os.Exit(vm.MainFunc(func() int {
+		code := m.Run()
+		if code == 0 {
+			if err := goleak.Find(); err != nil {
+				fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+				return 1
+			}
+		}
+		return code
+	}))
+}
 
 // openKernel opens the VM's IPVS table, empty, and empties it again after
 // the test. It refuses to run outside the VM: these tests change the whole

@@ -348,3 +348,44 @@ func TestSyncDaemonAndZero(t *testing.T) {
 		t.Errorf("after Zero: %+v", s.Destinations[0].Counters)
 	}
 }
+
+// The health policy drives the manager: a failed inhibit_on_failure server
+// becomes one weight update (never a delete), quorum loss swaps in the
+// sorry server, recovery swaps it out.
+func TestPolicyDrivesManager(t *testing.T) {
+	ctx := context.Background()
+	k := ipvstest.NewKernel()
+	m, _ := ipvs.New(k, ipvs.Config{})
+	sorry := netip.MustParseAddrPort("203.0.113.1:80")
+	p, err := ipvs.NewPolicy(ipvs.VirtualServer{
+		Service: ipvs.Service{Key: keyA, Scheduler: ipvs.WRR},
+		RealServers: []ipvs.RealServer{
+			{Destination: ipvs.Destination{Addr: rsV4[0], Weight: 3}, InhibitOnFailure: true},
+			{Destination: ipvs.Destination{Addr: rsV4[1], Weight: 1}},
+		},
+		Quorum:      2,
+		SorryServer: &ipvs.Destination{Addr: sorry, Weight: 1},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func(want ...string) {
+		t.Helper()
+		ch, err := m.Apply(ctx, ipvs.State{Services: []ipvs.Service{p.Service()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, opStrs(ch.Ops)); diff != "" {
+			t.Errorf("ops (-want +got):\n%s", diff)
+		}
+	}
+	step("-A -t 192.0.2.10:80 -s wrr", "-a -t 192.0.2.10:80 -r 198.51.100.1:80 -m -w 3", "-a -t 192.0.2.10:80 -r 198.51.100.2:80 -m -w 1")
+	p.Set(rsV4[1], "tcp", false) // 3 left: quorum holds
+	step("-d -t 192.0.2.10:80 -r 198.51.100.2:80")
+	p.Set(rsV4[0], "tcp", false) // 0 left: sorry server
+	step("-e -t 192.0.2.10:80 -r 198.51.100.1:80 -m -w 0", "-a -t 192.0.2.10:80 -r 203.0.113.1:80 -m -w 1")
+	p.Set(rsV4[1], "tcp", true) // 1 < 2: still sorry
+	step([]string{}...)
+	p.Set(rsV4[0], "tcp", true)
+	step("-e -t 192.0.2.10:80 -r 198.51.100.1:80 -m -w 3", "-a -t 192.0.2.10:80 -r 198.51.100.2:80 -m -w 1", "-d -t 192.0.2.10:80 -r 203.0.113.1:80")
+}
