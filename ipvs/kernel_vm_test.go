@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -544,4 +545,77 @@ func TestKernelCancel(t *testing.T) {
 	if _, err := k.State(context.Background()); !errors.Is(err, ipvs.ErrClosed) {
 		t.Errorf("State after Close = %v, want ErrClosed", err)
 	}
+}
+
+// Draining keeps a live connection working: the real server goes to
+// weight 0, stays while the kernel counts its connection, and the
+// connection still carries data.
+func TestKernelDrainLiveConnection(t *testing.T) {
+	k := openKernel(t)
+	m, _ := ipvs.New(k, ipvs.Config{Removal: ipvs.Drain})
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { // echo until the client closes
+				defer c.Close()
+				buf := make([]byte, 64)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					c.Write(buf[:n])
+				}
+			}()
+		}
+	}()
+	rs := netip.MustParseAddrPort(ln.Addr().String())
+	other := netip.MustParseAddrPort("127.0.0.2:1") // never chosen: weight 0
+	key := ipvs.TCPService(netip.MustParseAddrPort("127.0.0.1:9001"))
+	desired := ipvs.State{Services: []ipvs.Service{{Key: key, Scheduler: ipvs.WRR, Destinations: []ipvs.Destination{
+		{Addr: rs, Weight: 1}, {Addr: other, Weight: 0}}}}}
+	apply(t, m, desired)
+	c, err := net.DialTimeout("tcp", "127.0.0.1:9001", 2*time.Second)
+	if err != nil {
+		t.Fatalf("dial through IPVS: %v", err)
+	}
+	defer c.Close()
+	echo := func() {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+			t.Fatalf("echo through IPVS: %q, %v", buf, err)
+		}
+	}
+	echo()
+	desired.Services[0].Destinations = desired.Services[0].Destinations[1:] // rs no longer desired
+	ch := apply(t, m, desired)
+	if got := opStrs(ch.Ops); len(got) != 1 || !strings.Contains(got[0], "-e ") || !strings.HasSuffix(got[0], "-w 0") {
+		t.Errorf("drain ops %v, want one weight-0 update", got)
+	}
+	for range 2 {
+		if ch := apply(t, m, desired); len(ch.Ops) != 0 {
+			t.Errorf("busy draining server: ops %v, want none", opStrs(ch.Ops))
+		}
+	}
+	st, _ := m.State(ctx)
+	svc, _ := st.Service(key)
+	d, ok := svc.Destination(rs)
+	if !ok || d.Weight != 0 || d.Counters.ActiveConns != 1 {
+		t.Errorf("draining server: %+v (present %v), want weight 0 with 1 active connection", d, ok)
+	}
+	echo() // the live connection survived the drain
 }
