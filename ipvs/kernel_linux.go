@@ -141,13 +141,25 @@ func Dial(ctx context.Context, cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-// Close closes the socket after abandoned calls have given up. It is
-// idempotent.
+// Close closes the socket once abandoned calls have given up (within
+// recvSlice, unless the kernel itself is stuck in one). It waits for that
+// at most a second; past that the socket is closed when the last call
+// ends. It is idempotent.
 func (k *Netlink) Close() error {
 	k.once.Do(func() {
 		k.closed.Store(true)
-		k.wg.Wait()
-		unix.Close(k.fd)
+		done := make(chan struct{})
+		go func() {
+			k.wg.Wait()
+			unix.Close(k.fd)
+			close(done)
+		}()
+		t := time.NewTimer(time.Second)
+		defer t.Stop()
+		select {
+		case <-done:
+		case <-t.C:
+		}
 	})
 	return nil
 }
