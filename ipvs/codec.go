@@ -143,6 +143,26 @@ func parseAttrs(b []byte) ([]attr, error) {
 	return out, nil
 }
 
+// forAttrs calls fn for each attribute of b, without allocating; it stops
+// at fn's first error or at malformed input. It never panics.
+func forAttrs(b []byte, fn func(typ uint16, v []byte) error) error {
+	for len(b) > 0 {
+		if len(b) < 4 {
+			return fmt.Errorf("%w: %d trailing bytes", errMalformed, len(b))
+		}
+		n := int(ne.Uint16(b))
+		if n < 4 || n > len(b) {
+			return fmt.Errorf("%w: attribute length %d of %d", errMalformed, n, len(b))
+		}
+		if err := fn(ne.Uint16(b[2:])&0x3fff, b[4:n]); err != nil {
+			return err
+		}
+		n = min((n+3)&^3, len(b))
+		b = b[n:]
+	}
+	return nil
+}
+
 func getU8(v []byte) (uint8, error) {
 	if len(v) < 1 {
 		return 0, errMalformed
@@ -295,41 +315,43 @@ func encodeDestKey(a netip.AddrPort) attrs {
 
 // nested returns the value of the first top-level attribute typ in a
 // generic netlink payload (after the 4-byte genl header).
-func nested(payload []byte, typ uint16) ([]attr, error) {
+func nested(payload []byte, typ uint16) ([]byte, error) {
 	if len(payload) < 4 {
 		return nil, fmt.Errorf("%w: short generic netlink message", errMalformed)
 	}
-	top, err := parseAttrs(payload[4:])
+	var val []byte
+	found := false
+	err := forAttrs(payload[4:], func(t uint16, v []byte) error {
+		if t == typ && !found {
+			val, found = v, true
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	for _, t := range top {
-		if t.Type == typ {
-			return parseAttrs(t.Value)
-		}
+	if !found {
+		return nil, fmt.Errorf("%w: attribute %d missing", errMalformed, typ)
 	}
-	return nil, fmt.Errorf("%w: attribute %d missing", errMalformed, typ)
+	return val, nil
 }
 
 func decodeStats(v []byte, wide bool) (Stats, error) {
-	as, err := parseAttrs(v)
-	if err != nil {
-		return Stats{}, err
-	}
 	var s Stats
-	for _, a := range as {
+	err := forAttrs(v, func(typ uint16, val []byte) error {
 		var x uint64
-		if wide || a.Type == 4 || a.Type == 5 {
-			x, err = getU64(a.Value)
+		var err error
+		if wide || typ == 4 || typ == 5 {
+			x, err = getU64(val)
 		} else {
 			var y uint32
-			y, err = getU32(a.Value)
+			y, err = getU32(val)
 			x = uint64(y)
 		}
 		if err != nil {
-			return Stats{}, err
+			return err
 		}
-		switch a.Type {
+		switch typ {
 		case 1:
 			s.Conns = x
 		case 2:
@@ -351,13 +373,17 @@ func decodeStats(v []byte, wide bool) (Stats, error) {
 		case 10:
 			s.BPSOut = x
 		}
+		return nil
+	})
+	if err != nil {
+		return Stats{}, err
 	}
 	return s, nil
 }
 
 // decodeService parses one GET_SERVICE reply payload.
 func decodeService(payload []byte) (Service, error) {
-	as, err := nested(payload, attrService)
+	body, err := nested(payload, attrService)
 	if err != nil {
 		return Service{}, err
 	}
@@ -365,7 +391,8 @@ func decodeService(payload []byte) (Service, error) {
 	var addr, mask []byte
 	var flags uint32
 	var stats32, stats64 []byte
-	for _, a := range as {
+	err = forAttrs(body, func(typ uint16, val []byte) error {
+		a := attr{Type: typ, Value: val}
 		var e error
 		switch a.Type {
 		case svcAF:
@@ -400,8 +427,12 @@ func decodeService(payload []byte) (Service, error) {
 			stats64 = a.Value
 		}
 		if e != nil {
-			return Service{}, fmt.Errorf("service attribute %d: %w", a.Type, e)
+			return fmt.Errorf("service attribute %d: %w", a.Type, e)
 		}
+		return nil
+	})
+	if err != nil {
+		return Service{}, err
 	}
 	if s.Key.Family != IPv4 && s.Key.Family != IPv6 {
 		return Service{}, fmt.Errorf("%w: service family %d", errMalformed, s.Key.Family)
@@ -436,7 +467,7 @@ func decodeService(payload []byte) (Service, error) {
 // decodeDest parses one GET_DEST reply payload; svcFamily is used by old
 // kernels that send no address family.
 func decodeDest(payload []byte, svcFamily Family) (Destination, error) {
-	as, err := nested(payload, attrDest)
+	body, err := nested(payload, attrDest)
 	if err != nil {
 		return Destination{}, err
 	}
@@ -445,7 +476,8 @@ func decodeDest(payload []byte, svcFamily Family) (Destination, error) {
 	var port uint16
 	fam := svcFamily
 	var stats32, stats64 []byte
-	for _, a := range as {
+	err = forAttrs(body, func(typ uint16, val []byte) error {
+		a := attr{Type: typ, Value: val}
 		var e error
 		var v uint32
 		switch a.Type {
@@ -489,8 +521,12 @@ func decodeDest(payload []byte, svcFamily Family) (Destination, error) {
 			d.TunnelFlags = TunnelFlags(f)
 		}
 		if e != nil {
-			return Destination{}, fmt.Errorf("real server attribute %d: %w", a.Type, e)
+			return fmt.Errorf("real server attribute %d: %w", a.Type, e)
 		}
+		return nil
+	})
+	if err != nil {
+		return Destination{}, err
 	}
 	ip, err := parseAddr(addr, fam)
 	if err != nil {
@@ -534,12 +570,13 @@ func encodeDaemon(d SyncDaemon) attrs {
 }
 
 func decodeDaemon(payload []byte) (SyncDaemon, error) {
-	as, err := nested(payload, attrDaemon)
+	body, err := nested(payload, attrDaemon)
 	if err != nil {
 		return SyncDaemon{}, err
 	}
 	var d SyncDaemon
-	for _, a := range as {
+	err = forAttrs(body, func(typ uint16, val []byte) error {
+		a := attr{Type: typ, Value: val}
 		var e error
 		switch a.Type {
 		case daemonState:
@@ -568,8 +605,12 @@ func decodeDaemon(payload []byte) (SyncDaemon, error) {
 			d.TTL, e = getU8(a.Value)
 		}
 		if e != nil {
-			return SyncDaemon{}, fmt.Errorf("daemon attribute %d: %w", a.Type, e)
+			return fmt.Errorf("daemon attribute %d: %w", a.Type, e)
 		}
+		return nil
+	})
+	if err != nil {
+		return SyncDaemon{}, err
 	}
 	return d, nil
 }

@@ -299,11 +299,22 @@ func (k *Netlink) ExecAll(ctx context.Context, ops []Op, perOp time.Duration) (i
 const nlmsgHdrLen = 16
 
 func (k *Netlink) roundTrip(ctx context.Context, deadline time.Time, family uint16, req request) ([][]byte, error) {
+	var out [][]byte
+	err := k.roundTripFunc(ctx, deadline, family, req, func(p []byte) error {
+		out = append(out, append([]byte(nil), p...))
+		return nil
+	})
+	return out, err
+}
+
+// roundTripFunc sends req and calls onMsg with each answer payload, which
+// is valid only during the call.
+func (k *Netlink) roundTripFunc(ctx context.Context, deadline time.Time, family uint16, req request, onMsg func([]byte) error) error {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	if k.closed.Load() {
-		return nil, ErrClosed
+		return ErrClosed
 	}
 	seq := k.seq.Add(1)
 	flags := uint16(unix.NLM_F_REQUEST)
@@ -321,40 +332,51 @@ func (k *Netlink) roundTrip(ctx context.Context, deadline time.Time, family uint
 	msg = append(msg, req.cmd, genlVersion, 0, 0)
 	msg = append(msg, req.body...)
 	if err := unix.Sendto(k.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, fmt.Errorf("netlink send: %w", err)
+		return fmt.Errorf("netlink send: %w", err)
 	}
-	var out [][]byte
 	if k.buf == nil {
 		k.buf = make([]byte, 1<<16)
+	}
+	// A payload that onMsg rejects does not end the exchange: the rest of
+	// a dump must still be read, or the next dump would find it running.
+	var cbErr error
+	collect := func(p []byte) error {
+		if cbErr == nil {
+			cbErr = onMsg(p)
+		}
+		return nil
 	}
 	buf := k.buf
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		if k.closed.Load() {
-			return nil, ErrClosed
+			return ErrClosed
 		}
 		n, _, err := unix.Recvfrom(k.fd, buf, 0)
 		if err != nil {
 			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 				if !deadline.IsZero() && time.Now().After(deadline) {
-					return nil, context.DeadlineExceeded
+					return context.DeadlineExceeded
 				}
 				continue
 			}
-			return nil, fmt.Errorf("netlink receive: %w", err)
+			return fmt.Errorf("netlink receive: %w", err)
 		}
-		done, err := parseReplies(buf[:n], seq, &out)
-		if err != nil || done {
-			return out, err
+		done, err := parseReplies(buf[:n], seq, collect)
+		if err != nil {
+			return err
+		}
+		if done {
+			return cbErr
 		}
 	}
 }
 
-// parseReplies appends the payloads of the messages for seq in b to out
+// parseReplies calls onMsg with the payloads of the messages for seq in b
 // and reports whether the answer is complete.
-func parseReplies(b []byte, seq uint32, out *[][]byte) (bool, error) {
+func parseReplies(b []byte, seq uint32, onMsg func([]byte) error) (bool, error) {
 	for len(b) >= nlmsgHdrLen {
 		l := int(ne.Uint32(b))
 		if l < nlmsgHdrLen || l > len(b) {
@@ -387,7 +409,9 @@ func parseReplies(b []byte, seq uint32, out *[][]byte) (bool, error) {
 			continue
 		}
 		_ = flags // NLM_F_MULTI or not, the answer ends with DONE (dump) or the ACK
-		*out = append(*out, append([]byte(nil), payload...))
+		if err := onMsg(payload); err != nil {
+			return false, err
+		}
 	}
 	return false, nil
 }
@@ -458,33 +482,31 @@ func (k *Netlink) State(ctx context.Context) (State, error) {
 
 func (k *Netlink) state(ctx context.Context) (State, error) {
 	var none time.Time
-	msgs, err := k.roundTrip(ctx, none, k.family, request{cmd: cmdGetService, dump: true})
+	var st State
+	err := k.roundTripFunc(ctx, none, k.family, request{cmd: cmdGetService, dump: true}, func(m []byte) error {
+		s, err := decodeService(m)
+		if err == nil {
+			st.Services = append(st.Services, s)
+		}
+		return err
+	})
 	if err != nil {
 		return State{}, fmt.Errorf("ipvs: list services: %w", err)
 	}
-	st := State{Services: make([]Service, 0, len(msgs))}
-	for _, m := range msgs {
-		s, err := decodeService(m)
-		if err != nil {
-			return State{}, fmt.Errorf("ipvs: list services: %w", err)
-		}
-		st.Services = append(st.Services, s)
-	}
 	for i := range st.Services {
 		s := &st.Services[i]
-		msgs, err := k.roundTrip(ctx, none, k.family, request{cmd: cmdGetDest, dump: true, body: encodeService(*s, false)})
+		err := k.roundTripFunc(ctx, none, k.family, request{cmd: cmdGetDest, dump: true, body: encodeService(*s, false)}, func(m []byte) error {
+			d, err := decodeDest(m, s.Key.Family)
+			if err == nil {
+				s.Destinations = append(s.Destinations, d)
+			}
+			return err
+		})
 		if err != nil {
 			return State{}, fmt.Errorf("ipvs: list real servers of %v: %w", s.Key, err)
 		}
-		for _, m := range msgs {
-			d, err := decodeDest(m, s.Key.Family)
-			if err != nil {
-				return State{}, fmt.Errorf("ipvs: list real servers of %v: %w", s.Key, err)
-			}
-			s.Destinations = append(s.Destinations, d)
-		}
 	}
-	msgs, err = k.roundTrip(ctx, none, k.family, request{cmd: cmdGetConfig})
+	msgs, err := k.roundTrip(ctx, none, k.family, request{cmd: cmdGetConfig})
 	if err != nil {
 		return State{}, fmt.Errorf("ipvs: get timeouts: %w", err)
 	}

@@ -42,7 +42,10 @@ func TestParseReplies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out [][]byte
-			done, err := parseReplies(tt.in, 7, &out)
+			done, err := parseReplies(tt.in, 7, func(p []byte) error {
+				out = append(out, append([]byte(nil), p...))
+				return nil
+			})
 			if !errors.Is(err, tt.wantErr) || (err == nil) != (tt.wantErr == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
