@@ -656,6 +656,22 @@ type request struct {
 	body attrs
 }
 
+// Netlink message flags (linux/netlink.h).
+const (
+	nlmFRequest = 0x1
+	nlmFAck     = 0x4
+	nlmFDump    = 0x300
+)
+
+// flags returns the netlink header flags of r: a dump, or a request that
+// the kernel acknowledges.
+func (r request) flags() uint16 {
+	if r.dump {
+		return nlmFRequest | nlmFDump
+	}
+	return nlmFRequest | nlmFAck
+}
+
 // opRequest translates op to its request.
 func opRequest(op Op) (request, error) {
 	switch op.Kind {

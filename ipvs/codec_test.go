@@ -174,3 +174,12 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestRequestFlags(t *testing.T) {
+	if got := (request{dump: true}).flags(); got != 0x301 {
+		t.Errorf("dump flags %#x, want NLM_F_REQUEST|NLM_F_DUMP", got)
+	}
+	if got := (request{}).flags(); got != 0x5 {
+		t.Errorf("request flags %#x, want NLM_F_REQUEST|NLM_F_ACK", got)
+	}
+}

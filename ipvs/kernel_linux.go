@@ -317,12 +317,7 @@ func (k *Netlink) roundTripFunc(ctx context.Context, deadline time.Time, family 
 		return ErrClosed
 	}
 	seq := k.seq.Add(1)
-	flags := uint16(unix.NLM_F_REQUEST)
-	if req.dump {
-		flags |= unix.NLM_F_DUMP
-	} else {
-		flags |= unix.NLM_F_ACK
-	}
+	flags := req.flags()
 	msg := make([]byte, 0, nlmsgHdrLen+4+len(req.body))
 	msg = ne.AppendUint32(msg, uint32(nlmsgHdrLen+4+len(req.body)))
 	msg = ne.AppendUint16(msg, family)
