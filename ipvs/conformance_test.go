@@ -63,6 +63,8 @@ func conformanceCases() []conformanceCase {
 			{addD(a, ipvs.Destination{Addr: netip.MustParseAddrPort("[2001:db8::1]:80"), Weight: 1, Forward: ipvs.Route}), ipvs.ErrInvalid}, cleanup}},
 		{"mixed family tunnel", []step{{add(a), nil},
 			{addD(a, ipvs.Destination{Addr: netip.MustParseAddrPort("[2001:db8::1]:80"), Weight: 1, Forward: ipvs.Tunnel}), nil}, cleanup}},
+		{"multicast real server", []step{{add(a), nil},
+			{addD(a, ipvs.Destination{Addr: netip.MustParseAddrPort("224.0.0.5:80"), Weight: 1}), ipvs.ErrInvalid}, cleanup}},
 		{"gue without port", []step{{add(a), nil},
 			{addD(a, ipvs.Destination{Addr: rsV4[0], Weight: 1, Forward: ipvs.Tunnel, TunnelType: ipvs.GUE}), ipvs.ErrInvalid}, cleanup}},
 		{"update and delete", []step{{add(v6), nil},

@@ -553,6 +553,8 @@ func (d Destination) validate(k ServiceKey) []error {
 		errs = append(errs, errors.New("address missing"))
 	case a.Zone() != "" || a.Is4In6():
 		errs = append(errs, fmt.Errorf("address %v: want a plain address without zone", a))
+	case a.IsMulticast() || a.IsUnspecified() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}):
+		errs = append(errs, fmt.Errorf("address %v: want a unicast address", a))
 	case a.Is4() != (k.Family == IPv4) && d.Forward != Tunnel:
 		errs = append(errs, fmt.Errorf("address family differs from the service: only the Tunnel method may mix families"))
 	}

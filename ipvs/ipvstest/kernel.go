@@ -1,6 +1,19 @@
 // Package ipvstest provides an in-memory model of the Linux IPVS table for
 // tests: it holds state and rejects what the kernel rejects, with the same
-// errors as the Linux implementation of ipvs.Kernel.
+// errors as the Linux implementation of ipvs.Kernel (duplicates, missing
+// services and real servers, unknown schedulers and persistence engines,
+// thresholds out of order, negative weights, mixed address families
+// without tunnelling or with a sync daemon running, GUE without a port,
+// non-unicast real servers). A shared table of cases checks this against
+// the real kernel in the VM.
+//
+// It is stricter than Linux in one way: it also rejects, with
+// ipvs.ErrInvalid, what ipvs.Service.Validate rejects and the kernel would
+// accept (one-packet scheduling on TCP, sh/mh flags on other schedulers,
+// unknown forwarding methods or tunnel types, weights above 65535, a NAT
+// real server without a port, protocols other than TCP, UDP and SCTP).
+// An ipvs.Manager validates before it calls the kernel, so through a
+// Manager the two behave the same.
 package ipvstest
 
 import (
