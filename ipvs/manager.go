@@ -22,6 +22,15 @@ type Config struct {
 	// NetNS is the network namespace that Dial opens (a path such as
 	// /run/netns/NAME); if empty, the calling thread's. New ignores it.
 	NetNS string
+	// Owned is what the manager starts out owning, such as Manager.Owned
+	// saved by a previous run; the zero value owns nothing.
+	Owned Owned
+	// Adopt makes a service that Apply finds already in the kernel, and that
+	// the desired state names, owned with all its real servers, as if Apply
+	// had added them (keepalived's view of its configured virtual servers
+	// after a restart). By default such services are updated but neither
+	// they nor their other real servers are ever removed.
+	Adopt bool
 }
 
 // Changes reports what an Apply did.
@@ -49,6 +58,7 @@ type Manager struct {
 	closer  io.Closer // closed by Close when the manager opened k
 	removal Removal
 	timeout time.Duration
+	adopt   bool
 	log     *slog.Logger
 
 	mu     sync.Mutex
@@ -67,14 +77,14 @@ func New(k Kernel, cfg Config) (*Manager, error) {
 	if cfg.CallTimeout < 0 {
 		return nil, fmt.Errorf("ipvs: call timeout %v is negative", cfg.CallTimeout)
 	}
-	m := &Manager{k: k, removal: cfg.Removal, timeout: cfg.CallTimeout, log: cfg.Logger}
+	m := &Manager{k: k, removal: cfg.Removal, timeout: cfg.CallTimeout, adopt: cfg.Adopt, log: cfg.Logger}
 	if m.timeout == 0 {
 		m.timeout = 5 * time.Second
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
-	m.owned = Owned{}.Clone()
+	m.owned = cfg.Owned.Clone()
 	return m, nil
 }
 
@@ -101,8 +111,30 @@ func (m *Manager) Apply(ctx context.Context, desired State) (Changes, error) {
 		return Changes{}, err
 	}
 	m.prune(cur)
+	if m.adopt {
+		m.adoptFrom(cur, desired)
+	}
 	ops := Plan(cur, desired, m.owned, PlanOptions{Removal: m.removal})
 	return m.exec(ctx, ops)
+}
+
+// adoptFrom owns the services desired names and cur already has, with all
+// their real servers.
+func (m *Manager) adoptFrom(cur, desired State) {
+	have := make(map[ServiceKey]*Service, len(cur.Services))
+	for i := range cur.Services {
+		have[cur.Services[i].Key] = &cur.Services[i]
+	}
+	for _, d := range desired.Services {
+		c := have[d.Key]
+		if c == nil {
+			continue
+		}
+		m.owned.Services[d.Key] = true
+		for _, cd := range c.Destinations {
+			m.owned.Destinations[DestinationKey{d.Key, cd.Addr}] = true
+		}
+	}
 }
 
 func (m *Manager) state(ctx context.Context) (State, error) {

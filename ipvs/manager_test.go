@@ -389,3 +389,41 @@ func TestPolicyDrivesManager(t *testing.T) {
 	p.Set(rsV4[0], "tcp", true)
 	step("-e -t 192.0.2.10:80 -r 198.51.100.1:80 -m -w 3", "-a -t 192.0.2.10:80 -r 198.51.100.2:80 -m -w 1", "-d -t 192.0.2.10:80 -r 203.0.113.1:80")
 }
+
+func TestManagerAdoptAndRestore(t *testing.T) {
+	ctx := context.Background()
+	k := ipvstest.NewKernel()
+	first, _ := ipvs.New(k, ipvs.Config{})
+	state := ipvs.State{Services: []ipvs.Service{
+		{Key: keyA, Destinations: []ipvs.Destination{{Addr: rsV4[0], Weight: 1}, {Addr: rsV4[1], Weight: 1}}},
+		{Key: keyD, Destinations: []ipvs.Destination{{Addr: rsV4[2], Weight: 1}}},
+	}}
+	if _, err := first.Apply(ctx, state); err != nil {
+		t.Fatal(err)
+	}
+	saved := first.Owned()
+	// A restart: the first manager is gone without cleaning up.
+
+	// Restored ownership: a service dropped from the config is removed.
+	restored, _ := ipvs.New(k, ipvs.Config{Owned: saved})
+	ch, err := restored.Apply(ctx, ipvs.State{Services: state.Services[:1]})
+	if err != nil || !cmp.Equal(opStrs(ch.Ops), []string{"-D --sctp-service 192.0.2.11:3868"}) {
+		t.Errorf("restored: %v, %v", opStrs(ch.Ops), err)
+	}
+	// Adopt: what the config names and the kernel has becomes owned, so
+	// a dropped real server is removed and Close removes the service.
+	adopter, _ := ipvs.New(k, ipvs.Config{Adopt: true})
+	next := state.Clone()
+	next.Services = next.Services[:1]
+	next.Services[0].Destinations = next.Services[0].Destinations[:1]
+	ch, err = adopter.Apply(ctx, next)
+	if err != nil || !cmp.Equal(opStrs(ch.Ops), []string{"-d -t 192.0.2.10:80 -r 198.51.100.2:80"}) {
+		t.Errorf("adopt: %v, %v", opStrs(ch.Ops), err)
+	}
+	if err := adopter.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := k.State(ctx); len(st.Services) != 0 {
+		t.Errorf("after the adopter's Close: %+v", st.Services)
+	}
+}
