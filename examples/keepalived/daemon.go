@@ -42,15 +42,20 @@ type daemon struct {
 	bg     sync.WaitGroup // monitor, interface poller
 	script sync.WaitGroup // notify scripts
 
-	mu     sync.Mutex
-	cfg    *config.Config
-	conns  map[connKey]*connRef
-	insts  map[string]*instance
-	groups map[string]*groupState
-	ifUp   map[string]bool
+	mu    sync.Mutex // guards the fields below; never taken by instance workers
+	cfg   *config.Config
+	conns map[connKey]*connRef
+	insts map[string]*instance
+	ifUp  map[string]bool
+	lvs   *lvs
+	start time.Time
+
+	fifoMu sync.Mutex
 	fifo   *fifo
-	lvs    *lvs
-	start  time.Time
+
+	gmu         sync.Mutex // guards groups and memberState
+	groups      map[string]*groupState
+	memberState map[string]string
 }
 
 type connRef struct {
@@ -70,7 +75,7 @@ func newDaemon(log *slog.Logger, opt options, met *metrics) *daemon {
 	d := &daemon{
 		log: log, opt: opt, met: met, ctx: ctx, cancel: cancel,
 		conns: map[connKey]*connRef{}, insts: map[string]*instance{},
-		groups: map[string]*groupState{}, ifUp: map[string]bool{}, start: time.Now(),
+		groups: map[string]*groupState{}, memberState: map[string]string{}, ifUp: map[string]bool{}, start: time.Now(),
 	}
 	d.mon = check.NewMonitor(check.MonitorConfig{Logger: log.With("component", "check")})
 	d.bg.Go(func() { _ = d.mon.Run(ctx) })
@@ -86,6 +91,9 @@ func (d *daemon) run(cfg *config.Config) {
 	defer d.mu.Unlock()
 	d.cfg = cfg
 	d.openFifo(cfg)
+	if d.opt.Check {
+		d.lvs = newLVS(d)
+	}
 	if d.opt.VRRP {
 		var names []string
 		for i := range cfg.Instances {
@@ -93,14 +101,15 @@ func (d *daemon) run(cfg *config.Config) {
 		}
 		d.startInstances(cfg, names)
 	}
-	if d.opt.Check {
-		d.lvs = newLVS(d)
+	if d.lvs != nil {
 		d.lvs.apply(cfg)
 	}
 }
 
 // openFifo opens (or reopens) the notify FIFO named by cfg.
 func (d *daemon) openFifo(cfg *config.Config) {
+	d.fifoMu.Lock()
+	defer d.fifoMu.Unlock()
 	path := cfg.Global.VRRPNotifyFifo.Script
 	if path == "" {
 		path = cfg.Global.NotifyFifo.Script
@@ -160,7 +169,9 @@ func (d *daemon) startInstances(cfg *config.Config, names []string) {
 			d.log.Error("vrrp_sync_group", "group", g.Name, "err", err)
 			continue
 		}
+		d.gmu.Lock()
 		d.groups[g.Name] = &groupState{cfg: *g, members: g.Group}
+		d.gmu.Unlock()
 	}
 	for _, i := range started {
 		i.run()
@@ -256,11 +267,13 @@ func (d *daemon) reload(path string) error {
 			}
 		}
 	}
+	d.gmu.Lock()
 	for name, g := range d.groups {
 		if _, ok := cfg.SyncGroupOf(g.members[0]); !ok || d.insts[g.members[0]] == nil {
 			delete(d.groups, name)
 		}
 	}
+	d.gmu.Unlock()
 	d.cfg = cfg
 	d.openFifo(cfg)
 	if d.opt.VRRP {
@@ -327,12 +340,12 @@ func (d *daemon) shutdown() {
 	d.cancel()
 	d.bg.Wait()
 	d.script.Wait()
-	d.mu.Lock()
+	d.fifoMu.Lock()
 	if d.fifo != nil {
 		d.fifo.close()
 		d.fifo = nil
 	}
-	d.mu.Unlock()
+	d.fifoMu.Unlock()
 }
 
 // runScript runs a notify script without a shell, bounded by the script
@@ -368,13 +381,12 @@ func (d *daemon) runScript(args []string, what string) {
 // notifyFifo writes one line to the notify FIFO, if any. Called from
 // instance workers (d.mu not held).
 func (d *daemon) notifyFifo(line string) {
-	d.mu.Lock()
-	f := d.fifo
-	d.mu.Unlock()
-	if f == nil {
+	d.fifoMu.Lock()
+	defer d.fifoMu.Unlock()
+	if d.fifo == nil {
 		return
 	}
-	if err := f.write(line); err != nil {
+	if err := d.fifo.write(line); err != nil {
 		d.log.Warn("notify_fifo write", "err", err)
 	}
 }
@@ -382,7 +394,8 @@ func (d *daemon) notifyFifo(line string) {
 // groupTransition reports a member's new state to its sync group, which
 // notifies when every member is in that state.
 func (d *daemon) groupTransition(member, state string) {
-	d.mu.Lock()
+	d.gmu.Lock()
+	d.memberState[member] = state
 	var g *groupState
 	for _, x := range d.groups {
 		for _, m := range x.members {
@@ -392,23 +405,22 @@ func (d *daemon) groupTransition(member, state string) {
 		}
 	}
 	if g == nil {
-		d.mu.Unlock()
+		d.gmu.Unlock()
 		return
 	}
 	for _, m := range g.members {
-		i := d.insts[m]
-		if i == nil || i.stateName() != state {
-			d.mu.Unlock()
+		if d.memberState[m] != state {
+			d.gmu.Unlock()
 			return
 		}
 	}
 	if g.state == state {
-		d.mu.Unlock()
+		d.gmu.Unlock()
 		return
 	}
 	g.state = state
 	cfg := g.cfg
-	d.mu.Unlock()
+	d.gmu.Unlock()
 	d.log.Info("sync group transition", "group", cfg.Name, "state", state)
 	d.notifyFifo(fifoLine("GROUP", cfg.Name, state, 0))
 	var n config.Notify

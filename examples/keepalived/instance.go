@@ -85,7 +85,7 @@ func (d *daemon) newInstance(cfg *config.Config, in *config.Instance) (*instance
 		return nil, err
 	}
 	i.vm = vm
-	vc.Logger = i.log
+	vc.Logger = d.log.With("iface", in.Interface)
 	vc.OnTransition = i.onTransition
 	i.vcfg = vc
 	i.inst, err = vrrp.New(vc, tr)

@@ -1,0 +1,344 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nux-root/keepalived-go/internal/testutil"
+)
+
+// daemonProc is our keepalived binary running in a namespace.
+type daemonProc struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	dir    string
+	conf   string
+	log    string
+	states chan testutil.KeepalivedState
+	exited chan struct{}
+}
+
+// buildDaemon builds this package into a temporary directory.
+func buildDaemon(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "keepalived-go")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startDaemon writes conf (with NOTIFY_FIFO replaced by a private FIFO)
+// and runs our daemon inside ns; it is killed by PID in Cleanup.
+func startDaemon(t *testing.T, ns *testutil.NetNS, bin, conf string) *daemonProc {
+	t.Helper()
+	dir := t.TempDir()
+	p := &daemonProc{t: t, dir: dir, conf: filepath.Join(dir, "keepalived.conf"), log: filepath.Join(dir, "log"),
+		states: make(chan testutil.KeepalivedState, 64), exited: make(chan struct{})}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// O_RDWR: the open does not wait for a writer.
+	rf, err := os.OpenFile(fifo, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		sc := bufio.NewScanner(rf)
+		for sc.Scan() {
+			s, err := testutil.ParseKeepalivedState(sc.Text())
+			if err != nil {
+				t.Errorf("notify_fifo: %v", err)
+				continue
+			}
+			s.At = time.Now()
+			select {
+			case p.states <- s:
+			default:
+				t.Errorf("notify_fifo: state channel full, dropped %+v", s)
+			}
+		}
+	}()
+	p.writeConf(strings.ReplaceAll(conf, "NOTIFY_FIFO", fifo))
+	lf, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd = ns.Command(context.Background(), bin, "-n", "-l", "-D", "-f", p.conf, "--dump-dir", dir,
+		"--iface-poll", "100ms", "--script-timeout", "5s")
+	p.cmd.Stdout, p.cmd.Stderr = lf, lf
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		lf.Close()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			select {
+			case <-p.exited:
+			case <-time.After(10 * time.Second):
+				t.Errorf("daemon pid %d did not exit after SIGKILL", p.cmd.Process.Pid)
+			}
+		}
+		rf.Close()
+		<-readerDone
+		if t.Failed() {
+			b, _ := os.ReadFile(p.log)
+			t.Logf("daemon log:\n%s", b)
+		}
+	})
+	return p
+}
+
+func (p *daemonProc) writeConf(conf string) {
+	p.t.Helper()
+	if err := os.WriteFile(p.conf, []byte(conf), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *daemonProc) signal(s syscall.Signal) {
+	p.t.Helper()
+	if err := p.cmd.Process.Signal(s); err != nil {
+		p.t.Fatalf("signal %v: %v", s, err)
+	}
+}
+
+// waitState waits for a notify_fifo line of instance with state.
+func (p *daemonProc) waitState(instance, state string, timeout time.Duration) testutil.KeepalivedState {
+	p.t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case s := <-p.states:
+			p.t.Logf("ours: %s %q %s %d", s.Type, s.Instance, s.State, s.Priority)
+			if s.Instance == instance && s.State == state {
+				return s
+			}
+		case <-p.exited:
+			p.t.Fatalf("daemon exited while waiting for %s %s", instance, state)
+		case <-deadline:
+			p.t.Fatalf("ours: %s did not reach %s within %v", instance, state, timeout)
+		}
+	}
+}
+
+// noStates asserts that no notify_fifo line arrives for d.
+func (p *daemonProc) noStates(d time.Duration) {
+	p.t.Helper()
+	select {
+	case s := <-p.states:
+		p.t.Fatalf("unexpected transition %s %q %s %d", s.Type, s.Instance, s.State, s.Priority)
+	case <-p.exited:
+		p.t.Fatal("daemon exited")
+	case <-time.After(d):
+	}
+}
+
+func (p *daemonProc) alive() bool {
+	select {
+	case <-p.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// hasAddr reports whether addr (without prefix) is on eth0 in ns.
+func hasAddr(t *testing.T, ns *testutil.NetNS, addr string) bool {
+	t.Helper()
+	out := ns.Run(t, "ip", "-o", "addr", "show", "dev", "eth0")
+	return strings.Contains(out, " "+addr+"/")
+}
+
+// waitAddr waits until addr is present (or absent) on eth0 in ns.
+func waitAddr(t *testing.T, ns *testutil.NetNS, addr string, present bool, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for hasAddr(t, ns, addr) != present {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s present=%v not reached within %v:\n%s", addr, present, timeout,
+				ns.Run(t, "ip", "-o", "addr", "show", "dev", "eth0"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+const interopConf = `global_defs {
+    notify_fifo NOTIFY_FIFO
+    vrrp_garp_master_delay 1
+}
+vrrp_instance VI_1 {
+    state BACKUP
+    interface eth0
+    version 3
+    virtual_router_id 51
+    priority %d
+    advert_int 0.2
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+`
+
+// keepalivedConf is interopConf for the real keepalived (its own FIFO).
+func keepalivedConf(prio int) string {
+	return strings.Replace(fmt.Sprintf(interopConf, prio), "    notify_fifo NOTIFY_FIFO\n", "", 1)
+}
+
+func requireInterop(t *testing.T) {
+	t.Helper()
+	testutil.RequireRoot(t)
+	testutil.RequireCommand(t, "keepalived")
+	testutil.RequireCommand(t, "go")
+}
+
+// TestInteropElection: our daemon with the higher priority becomes MASTER
+// and real keepalived BACKUP; the VIP is ours only.
+func TestInteropElection(t *testing.T) {
+	requireInterop(t)
+	bin := buildDaemon(t)
+	a, b := testutil.NewPair(t)
+	k := testutil.StartKeepalived(t, b, keepalivedConf(100), testutil.KeepalivedOptions{})
+	ours := startDaemon(t, a, bin, fmt.Sprintf(interopConf, 150))
+	s := ours.waitState("VI_1", "MASTER", 15*time.Second)
+	if s.Priority != 150 {
+		t.Errorf("MASTER priority = %d, want 150", s.Priority)
+	}
+	k.WaitState(t, "VI_1", "BACKUP", 15*time.Second)
+	waitAddr(t, a, "192.0.2.100", true, 5*time.Second)
+	// keepalived must stay BACKUP and not own the VIP (3× the master down
+	// interval of 0.2 s adverts is well under this).
+	time.Sleep(2 * time.Second)
+	if hasAddr(t, b, "192.0.2.100") {
+		t.Error("keepalived owns the VIP too (dual master)")
+	}
+	ours.signal(syscall.SIGTERM)
+	ours.waitState("VI_1", "STOP", 10*time.Second)
+	// keepalived takes over after our priority-0 advert.
+	k.WaitState(t, "VI_1", "MASTER", 10*time.Second)
+}
+
+// TestInteropLifecycle: keepalived is MASTER, we are BACKUP; kill -9 of
+// keepalived → we take over and own the VIP; SIGHUP with a new priority →
+// no flap and the new priority on the wire; SIGHUP with a broken config →
+// still running unchanged; SIGUSR2 → JSON dump; SIGTERM → the VIP is
+// removed and nothing else (an operator's address survives).
+func TestInteropLifecycle(t *testing.T) {
+	requireInterop(t)
+	bin := buildDaemon(t)
+	a, b := testutil.NewPair(t)
+	a.Run(t, "ip", "addr", "add", "198.51.100.7/24", "dev", "eth0")
+
+	k := testutil.StartKeepalived(t, b, keepalivedConf(200), testutil.KeepalivedOptions{})
+	k.WaitState(t, "VI_1", "MASTER", 15*time.Second)
+	ours := startDaemon(t, a, bin, fmt.Sprintf(interopConf, 100))
+	ours.waitState("VI_1", "BACKUP", 15*time.Second)
+	time.Sleep(time.Second) // several master down intervals
+	if hasAddr(t, a, "192.0.2.100") {
+		t.Fatal("BACKUP owns the VIP")
+	}
+
+	// kill -9 of keepalived: we take over.
+	k.Kill()
+	killed := time.Now()
+	s := ours.waitState("VI_1", "MASTER", 10*time.Second)
+	t.Logf("takeover %v after SIGKILL", s.At.Sub(killed))
+	waitAddr(t, a, "192.0.2.100", true, 5*time.Second)
+
+	// SIGHUP with a priority change: no transition, new priority on the wire.
+	c := testutil.StartCapture(t, b, "eth0", "ip proto 112")
+	ours.writeConf(strings.ReplaceAll(fmt.Sprintf(interopConf, 120), "NOTIFY_FIFO", filepath.Join(ours.dir, "fifo")))
+	ours.signal(syscall.SIGHUP)
+	ours.noStates(2 * time.Second)
+	pcap := c.Stop()
+	rows := testutil.TsharkFields(t, pcap, "ip.src", "vrrp.prio")
+	if len(rows) == 0 {
+		t.Fatal("no VRRP packets captured")
+	}
+	last := rows[len(rows)-1]
+	if last[0] != "192.0.2.1" || last[1] != "120" {
+		t.Errorf("last advert = %v, want from 192.0.2.1 with priority 120", last)
+	}
+	if !hasAddr(t, a, "192.0.2.100") {
+		t.Error("VIP flapped away on reload")
+	}
+
+	// SIGUSR2: JSON dump with the new priority.
+	ours.signal(syscall.SIGUSR2)
+	dump := waitJSONDump(t, filepath.Join(ours.dir, "keepalived.json"))
+	if len(dump.Instances) != 1 || dump.Instances[0].State != "MASTER" || dump.Instances[0].Priority != 120 {
+		t.Errorf("dump = %+v, want VI_1 MASTER priority 120", dump.Instances)
+	}
+
+	// SIGHUP with a broken config: still running, untouched.
+	ours.writeConf("vrrp_instance {\n    virtual_router_id 51\n    priority 10\n}\n")
+	ours.signal(syscall.SIGHUP)
+	ours.noStates(1500 * time.Millisecond)
+	if !ours.alive() {
+		t.Fatal("daemon died on a broken config")
+	}
+	if !hasAddr(t, a, "192.0.2.100") {
+		t.Error("VIP removed after a failed reload")
+	}
+	logb, _ := os.ReadFile(ours.log)
+	if !strings.Contains(string(logb), "keepalived.conf:1:1: vrrp_instance: missing name") || !strings.Contains(string(logb), "reload failed") {
+		t.Errorf("log lacks the position of the config error or the reload failure")
+	}
+
+	// SIGTERM: the VIP goes, nothing else does.
+	ours.signal(syscall.SIGTERM)
+	ours.waitState("VI_1", "STOP", 10*time.Second)
+	select {
+	case <-ours.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("daemon did not exit after SIGTERM")
+	}
+	if hasAddr(t, a, "192.0.2.100") {
+		t.Error("VIP left behind after SIGTERM")
+	}
+	for _, addr := range []string{"198.51.100.7", "192.0.2.1"} {
+		if !hasAddr(t, a, addr) {
+			t.Errorf("SIGTERM removed %s, which is not ours", addr)
+		}
+	}
+}
+
+func waitJSONDump(t *testing.T, path string) stateDump {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, err := os.ReadFile(path)
+		if err == nil {
+			var d stateDump
+			if err := json.Unmarshal(b, &d); err != nil {
+				t.Fatalf("json dump: %v", err)
+			}
+			return d
+		}
+		if !errors.Is(err, os.ErrNotExist) || time.Now().After(deadline) {
+			t.Fatalf("json dump: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
