@@ -40,9 +40,9 @@ func main() {
 // flags are the command line settings.
 type flags struct {
 	file, configID, pidFile, metricsAddr, jsonDump, dumpDir string
-	dontFork, logConsole, logDetail, configTest              bool
-	vrrpOnly, checkOnly, version                             bool
-	scriptTimeout, ifacePoll                                 time.Duration
+	dontFork, logConsole, logDetail, configTest             bool
+	vrrpOnly, checkOnly, version                            bool
+	scriptTimeout, ifacePoll                                time.Duration
 }
 
 // parseFlags parses keepalived's options; short and long names are
