@@ -72,8 +72,9 @@ func vrrpConfig(c *config.Config, in *config.Instance) (vrrp.Config, error) {
 	} else {
 		vc.InitialState = vrrp.StateBackup
 	}
-	if in.Priority == 255 && in.State != "BACKUP" {
-		vc.InitialState = vrrp.StateMaster
+	if in.Priority == 255 {
+		// The address owner becomes MASTER at once.
+		vc.InitialState = vrrp.StateInit
 	}
 	if in.Auth != nil {
 		switch in.Auth.Type {
