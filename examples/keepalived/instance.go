@@ -149,12 +149,6 @@ func (i *instance) stop() {
 	i.log.Info("stopped")
 }
 
-func (i *instance) stateName() string {
-	i.mu.Lock()
-	defer i.mu.Unlock()
-	return i.state.String()
-}
-
 // onTransition runs on the vrrp loop: hand the work to the worker.
 func (i *instance) onTransition(t vrrp.Transition) {
 	i.q.push(func() { i.transition(t) })

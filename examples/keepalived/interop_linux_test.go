@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +44,12 @@ func buildDaemon(t *testing.T) string {
 // startDaemon writes conf (with NOTIFY_FIFO replaced by a private FIFO)
 // and runs our daemon inside ns; it is killed by PID in Cleanup.
 func startDaemon(t *testing.T, ns *testutil.NetNS, bin, conf string) *daemonProc {
+	t.Helper()
+	return startDaemonArgs(t, ns, bin, conf)
+}
+
+// startDaemonArgs is startDaemon with extra command line arguments.
+func startDaemonArgs(t *testing.T, ns *testutil.NetNS, bin, conf string, extra ...string) *daemonProc {
 	t.Helper()
 	dir := t.TempDir()
 	p := &daemonProc{t: t, dir: dir, conf: filepath.Join(dir, "keepalived.conf"), log: filepath.Join(dir, "log"),
@@ -80,6 +88,7 @@ func startDaemon(t *testing.T, ns *testutil.NetNS, bin, conf string) *daemonProc
 	}
 	p.cmd = ns.Command(context.Background(), bin, "-n", "-l", "-D", "-f", p.conf, "--dump-dir", dir,
 		"--iface-poll", "100ms", "--script-timeout", "5s")
+	p.cmd.Args = append(p.cmd.Args, extra...)
 	p.cmd.Stdout, p.cmd.Stderr = lf, lf
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -341,4 +350,135 @@ func waitJSONDump(t *testing.T, path string) stateDump {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestInteropTrackScriptNotify: a failing vrrp_script lowers our priority
+// by its weight and keepalived preempts us; notify_master, notify_backup
+// and the generic notify script run without a shell with keepalived's
+// arguments; metrics are served.
+func TestInteropTrackScriptNotify(t *testing.T) {
+	requireInterop(t)
+	bin := buildDaemon(t)
+	a, b := testutil.NewPair(t)
+	dir := t.TempDir()
+	flag := filepath.Join(dir, "healthy")
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notify := filepath.Join(dir, "notify.sh")
+	if err := os.WriteFile(notify, []byte("#!/bin/sh\necho \"$@\" >> "+filepath.Join(dir, "notify.log")+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(`global_defs {
+    notify_fifo NOTIFY_FIFO
+}
+vrrp_script chk {
+    script "/usr/bin/test -e %s"
+    interval 0.2
+    fall 1
+    rise 1
+    weight -100
+}
+vrrp_instance VI_1 {
+    interface eth0
+    version 3
+    virtual_router_id 51
+    priority 150
+    advert_int 0.2
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+    track_script {
+        chk
+    }
+    notify_master "/usr/bin/touch %s"
+    notify_backup "/usr/bin/touch %s"
+    notify "%s 'quoted arg'"
+}
+`, flag, filepath.Join(dir, "was-master"), filepath.Join(dir, "was-backup"), notify)
+	k := testutil.StartKeepalived(t, b, keepalivedConf(100), testutil.KeepalivedOptions{})
+	ours := startDaemonArgs(t, a, bin, conf, "--metrics-addr", "127.0.0.1:9650")
+	ours.waitState("VI_1", "MASTER", 15*time.Second)
+	k.WaitState(t, "VI_1", "BACKUP", 15*time.Second)
+
+	if err := os.Remove(flag); err != nil {
+		t.Fatal(err)
+	}
+	s := ours.waitState("VI_1", "BACKUP", 15*time.Second)
+	if s.Priority != 50 {
+		t.Errorf("BACKUP priority = %d, want 150-100 = 50", s.Priority)
+	}
+	k.WaitState(t, "VI_1", "MASTER", 15*time.Second)
+	waitAddr(t, a, "192.0.2.100", false, 5*time.Second)
+
+	waitFile(t, filepath.Join(dir, "was-master"))
+	waitFile(t, filepath.Join(dir, "was-backup"))
+	logPath := filepath.Join(dir, "notify.log")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		b, _ := os.ReadFile(logPath)
+		if strings.Contains(string(b), "quoted arg INSTANCE VI_1 MASTER 150\n") &&
+			strings.Contains(string(b), "quoted arg INSTANCE VI_1 BACKUP 50\n") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notify.log = %q, want MASTER 150 and BACKUP 50 lines", b)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	body := scrape(t, a, "127.0.0.1:9650")
+	for _, want := range []string{
+		`keepalived_vrrp_state{iface="eth0",instance="VI_1",vrid="51"} 1`,
+		`keepalived_vrrp_priority{instance="VI_1"} 50`,
+		`keepalived_vrrp_transitions_total{instance="VI_1",state="MASTER"} 1`,
+		`keepalived_vip_operations_total{op="add",result="ok"} 1`,
+		`keepalived_checker_transitions_total{kind="vrrp_script",name="chk",state="down"} 1`,
+		"keepalived_vrrp_adverts_sent_total",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("metrics:\n%s", body)
+	}
+}
+
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not created by the notify script", path)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// scrape fetches /metrics from addr inside ns (a plain HTTP/1.0 request on
+// a socket opened in the namespace).
+func scrape(t *testing.T, ns *testutil.NetNS, addr string) string {
+	t.Helper()
+	var body []byte
+	err := ns.Do(func() error {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n"); err != nil {
+			return err
+		}
+		body, err = io.ReadAll(c)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("scrape %s: %v", addr, err)
+	}
+	return string(body)
 }

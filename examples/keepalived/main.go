@@ -16,7 +16,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -219,9 +218,4 @@ func configTest(f *flags, out io.Writer) int {
 	}
 	fmt.Fprintf(out, "%s: configuration OK\n", f.file)
 	return 0
-}
-
-// ctxTimeout is a helper for short system calls at shutdown.
-func ctxTimeout(d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), d)
 }
