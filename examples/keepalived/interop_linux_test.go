@@ -34,7 +34,9 @@ type daemonProc struct {
 func buildDaemon(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "keepalived-go")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	// -race: the daemon's own data races show in its log (checked in
+	// Cleanup).
+	cmd := exec.Command("go", "build", "-race", "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -111,6 +113,9 @@ func startDaemonArgs(t *testing.T, ns *testutil.NetNS, bin, conf string, extra .
 		}
 		rf.Close()
 		<-readerDone
+		if b, _ := os.ReadFile(p.log); strings.Contains(string(b), "DATA RACE") || strings.Contains(string(b), "panic:") {
+			t.Error("the daemon raced or panicked (see its log)")
+		}
 		if t.Failed() {
 			b, _ := os.ReadFile(p.log)
 			t.Logf("daemon log:\n%s", b)
@@ -481,4 +486,41 @@ func scrape(t *testing.T, ns *testutil.NetNS, addr string) string {
 		t.Fatalf("scrape %s: %v", addr, err)
 	}
 	return string(body)
+}
+
+// TestInteropVariants: election against keepalived (ours higher) and
+// takeover by keepalived after our SIGTERM, for VRRPv2 with a password,
+// VRRPv3 over IPv6 (link-local sources) and unicast.
+func TestInteropVariants(t *testing.T) {
+	requireInterop(t)
+	bin := buildDaemon(t)
+	tests := []struct {
+		name      string
+		body      string // instance body after the priority line
+		ours, vip string
+		peerA     string // keepalived's unicast lines (peer is us)
+	}{
+		{"v2 auth PASS", "    version 2\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n", "", "192.0.2.100", ""},
+		{"v3 IPv6", "    version 3\n    advert_int 0.2\n    virtual_ipaddress {\n        2001:db8::100/64\n    }\n", "", "2001:db8::100", ""},
+		{"v3 unicast", "    version 3\n    advert_int 0.2\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n",
+			"    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n    }\n", "192.0.2.100",
+			"    unicast_src_ip 192.0.2.2\n    unicast_peer {\n        192.0.2.1\n    }\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := testutil.NewPair(t)
+			inst := func(prio int, extra string) string {
+				return fmt.Sprintf("vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 51\n    priority %d\n%s%s}\n", prio, tt.body, extra)
+			}
+			k := testutil.StartKeepalived(t, b, inst(100, tt.peerA), testutil.KeepalivedOptions{})
+			ours := startDaemon(t, a, bin, "global_defs {\n    notify_fifo NOTIFY_FIFO\n}\n"+inst(150, tt.ours))
+			ours.waitState("VI_1", "MASTER", 20*time.Second)
+			k.WaitState(t, "VI_1", "BACKUP", 20*time.Second)
+			waitAddr(t, a, tt.vip, true, 5*time.Second)
+			ours.signal(syscall.SIGTERM)
+			ours.waitState("VI_1", "STOP", 10*time.Second)
+			k.WaitState(t, "VI_1", "MASTER", 10*time.Second)
+			waitAddr(t, a, tt.vip, false, 5*time.Second)
+		})
+	}
 }
