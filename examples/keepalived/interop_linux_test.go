@@ -27,6 +27,7 @@ type daemonProc struct {
 	conf   string
 	log    string
 	states chan testutil.KeepalivedState
+	seen   []testutil.KeepalivedState // every line read by waitState
 	exited chan struct{}
 }
 
@@ -146,6 +147,7 @@ func (p *daemonProc) waitState(instance, state string, timeout time.Duration) te
 		select {
 		case s := <-p.states:
 			p.t.Logf("ours: %s %q %s %d", s.Type, s.Instance, s.State, s.Priority)
+			p.seen = append(p.seen, s)
 			if s.Instance == instance && s.State == state {
 				return s
 			}
@@ -522,5 +524,140 @@ func TestInteropVariants(t *testing.T) {
 			k.WaitState(t, "VI_1", "MASTER", 10*time.Second)
 			waitAddr(t, a, tt.vip, false, 5*time.Second)
 		})
+	}
+}
+
+// TestIntegrationReloadAddRemove: reloads that add an address and an
+// instance, then remove them, touch only what changed.
+func TestIntegrationReloadAddRemove(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireCommand(t, "go")
+	bin := buildDaemon(t)
+	a, _ := testutil.NewPair(t)
+	inst := func(name string, vrid int, vips ...string) string {
+		return fmt.Sprintf("vrrp_instance %s {\n    interface eth0\n    version 3\n    virtual_router_id %d\n    priority 150\n    advert_int 0.1\n    virtual_ipaddress {\n        %s\n    }\n}\n",
+			name, vrid, strings.Join(vips, "\n        "))
+	}
+	head := "global_defs {\n    notify_fifo NOTIFY_FIFO\n}\n"
+	ours := startDaemon(t, a, bin, head+inst("VI_1", 51, "192.0.2.100/24"))
+	fifo := filepath.Join(ours.dir, "fifo")
+	ours.waitState("VI_1", "MASTER", 15*time.Second)
+	waitAddr(t, a, "192.0.2.100", true, 5*time.Second)
+	ours.seen = nil
+
+	// Add an address to VI_1 and a new instance VI_2.
+	ours.writeConf(strings.ReplaceAll(head, "NOTIFY_FIFO", fifo) +
+		inst("VI_1", 51, "192.0.2.100/24", "192.0.2.101/24") + inst("VI_2", 52, "192.0.2.102/24"))
+	ours.signal(syscall.SIGHUP)
+	ours.waitState("VI_2", "MASTER", 15*time.Second)
+	waitAddr(t, a, "192.0.2.101", true, 5*time.Second)
+	waitAddr(t, a, "192.0.2.102", true, 5*time.Second)
+
+	// Drop VI_2 and 192.0.2.100 from VI_1.
+	ours.writeConf(strings.ReplaceAll(head, "NOTIFY_FIFO", fifo) + inst("VI_1", 51, "192.0.2.101/24"))
+	ours.signal(syscall.SIGHUP)
+	ours.waitState("VI_2", "STOP", 10*time.Second)
+	waitAddr(t, a, "192.0.2.102", false, 5*time.Second)
+	waitAddr(t, a, "192.0.2.100", false, 5*time.Second)
+	ours.noStates(time.Second)
+	for _, s := range ours.seen {
+		if s.Instance == "VI_1" {
+			t.Errorf("VI_1 transitioned on reload: %+v", s)
+		}
+	}
+	if !hasAddr(t, a, "192.0.2.101") {
+		t.Error("192.0.2.101 removed although still configured")
+	}
+	ours.signal(syscall.SIGTERM)
+	ours.waitState("VI_1", "STOP", 10*time.Second)
+	waitAddr(t, a, "192.0.2.101", false, 5*time.Second)
+}
+
+// TestIntegrationTrackInterface: an instance tracking an interface goes
+// to FAULT when the link loses carrier and back when it returns.
+func TestIntegrationTrackInterface(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireCommand(t, "go")
+	bin := buildDaemon(t)
+	a, b := testutil.NewPair(t)
+	testutil.Link(t, a, "ifA", b, "ifB")
+	ours := startDaemon(t, a, bin, `global_defs {
+    notify_fifo NOTIFY_FIFO
+}
+vrrp_instance VI_1 {
+    interface eth0
+    version 3
+    virtual_router_id 51
+    priority 150
+    advert_int 0.1
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+    track_interface {
+        ifA
+    }
+}
+`)
+	ours.waitState("VI_1", "MASTER", 15*time.Second)
+	b.Run(t, "ip", "link", "set", "ifB", "down")
+	ours.waitState("VI_1", "FAULT", 10*time.Second)
+	waitAddr(t, a, "192.0.2.100", false, 5*time.Second)
+	b.Run(t, "ip", "link", "set", "ifB", "up")
+	ours.waitState("VI_1", "MASTER", 15*time.Second)
+	waitAddr(t, a, "192.0.2.100", true, 5*time.Second)
+}
+
+// TestInteropSyncGroup: two instances in a sync group against keepalived
+// running the same group: when keepalived is killed both of ours become
+// MASTER together and the GROUP line is written.
+func TestInteropSyncGroup(t *testing.T) {
+	requireInterop(t)
+	bin := buildDaemon(t)
+	a, b := testutil.NewPair(t)
+	testutil.Link(t, a, "eth1", b, "eth1")
+	a.Run(t, "ip", "addr", "add", "198.51.100.1/24", "dev", "eth1")
+	b.Run(t, "ip", "addr", "add", "198.51.100.2/24", "dev", "eth1")
+	conf := func(prio int) string {
+		return fmt.Sprintf(`vrrp_sync_group G {
+    group {
+        VI_1
+        VI_2
+    }
+}
+vrrp_instance VI_1 {
+    interface eth0
+    version 3
+    virtual_router_id 51
+    priority %[1]d
+    advert_int 0.2
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+vrrp_instance VI_2 {
+    interface eth1
+    version 3
+    virtual_router_id 52
+    priority %[1]d
+    advert_int 0.2
+    virtual_ipaddress {
+        198.51.100.100/24
+    }
+}
+`, prio)
+	}
+	k := testutil.StartKeepalived(t, b, conf(200), testutil.KeepalivedOptions{})
+	k.WaitState(t, "VI_1", "MASTER", 15*time.Second)
+	ours := startDaemon(t, a, bin, "global_defs {\n    notify_fifo NOTIFY_FIFO\n}\n"+conf(100))
+	ours.waitState("G", "BACKUP", 15*time.Second)
+	k.Kill()
+	ours.waitState("G", "MASTER", 10*time.Second)
+	waitAddr(t, a, "192.0.2.100", true, 5*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(a.Run(t, "ip", "-o", "addr", "show", "dev", "eth1"), " 198.51.100.100/") {
+		if time.Now().After(deadline) {
+			t.Fatal("VI_2's address not installed")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
