@@ -1,9 +1,26 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
-	"github.com/nux-root/keepalived-go/internal/testutil"
+	"go.uber.org/goleak"
+
+	"github.com/nux-root/keepalived-go/internal/vm"
 )
 
-func TestMain(m *testing.M) { testutil.VerifyNoLeaks(m) }
+// TestMain runs the tests (in the kernel VM: as its init) and fails the
+// run on leaked goroutines.
+func TestMain(m *testing.M) {
+	os.Exit(vm.MainFunc(func() int {
+		code := m.Run()
+		if code == 0 {
+			if err := goleak.Find(); err != nil {
+				fmt.Fprintln(os.Stderr, "goroutine leak:", err)
+				return 1
+			}
+		}
+		return code
+	}))
+}
