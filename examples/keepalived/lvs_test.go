@@ -171,4 +171,3 @@ func TestLVSWithoutIPVS(t *testing.T) {
 		t.Errorf("log lacks the IPVS error:\n%s", buf.String())
 	}
 }
-
