@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/nux-root/keepalived-go/internal/testutil"
+	"github.com/nux-root/keepalived-go/internal/vm"
+	"github.com/nux-root/keepalived-go/ipvs"
+)
+
+// TestKernelLVS runs the LVS part of the daemon in the kernel VM: a
+// virtual server with two real servers on loopback, each with a
+// TCP_CHECK. A real server whose listener closes leaves the kernel table,
+// comes back when it listens again, and shutdown removes the service.
+func TestKernelLVS(t *testing.T) {
+	testutil.RequireIPVS(t)
+	if !vm.InGuest() {
+		testutil.Skip(t, "TestKernel* change the whole IPVS table: they run only inside the VM (go test -exec bin/vmexec)")
+	}
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"198.51.100.1/32", "198.51.100.2/32"} {
+		addr, _ := netlink.ParseAddr(a)
+		if err := netlink.AddrAdd(lo, addr); err != nil && !errors.Is(err, os.ErrExist) {
+			t.Fatalf("add %s to lo: %v", a, err)
+		}
+	}
+	listen := func(addr string) net.Listener {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
+			}
+		}()
+		return l
+	}
+	l1 := listen("198.51.100.1:8080")
+	defer l1.Close()
+	l2 := listen("198.51.100.2:8080")
+
+	c := parse(t, `
+virtual_server 192.0.2.10 80 {
+    delay_loop 0.2
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 198.51.100.1 8080 {
+        weight 1
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+    real_server 198.51.100.2 8080 {
+        weight 2
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+`)
+	d := newDaemon(slog.New(slog.NewTextHandler(os.Stderr, nil)), options{Check: true, ScriptTimeout: time.Second}, newMetrics())
+	d.met.d = d
+	d.run(c)
+	stopped := false
+	defer func() {
+		if !stopped {
+			d.shutdown()
+		}
+	}()
+	k, err := ipvs.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	key := ipvs.TCPService(netip.MustParseAddrPort("192.0.2.10:80"))
+	dests := func() []string {
+		st, err := k.State(context.Background())
+		if err != nil {
+			t.Fatalf("State: %v", err)
+		}
+		svc, ok := st.Service(key)
+		if !ok {
+			return nil
+		}
+		var out []string
+		for _, d := range svc.Destinations {
+			out = append(out, fmt.Sprintf("%s w%d", d.Addr, d.Weight))
+		}
+		sort.Strings(out)
+		return out
+	}
+	waitDests := func(want ...string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			got := dests()
+			if fmt.Sprint(got) == fmt.Sprint(want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("real servers = %v, want %v", got, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitDests("198.51.100.1:8080 w1", "198.51.100.2:8080 w2")
+
+	l2.Close()
+	waitDests("198.51.100.1:8080 w1")
+	l2 = listen("198.51.100.2:8080")
+	defer l2.Close()
+	waitDests("198.51.100.1:8080 w1", "198.51.100.2:8080 w2")
+
+	d.shutdown()
+	stopped = true
+	st, err := k.State(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.Service(key); ok {
+		t.Errorf("service left in the kernel after shutdown: %+v", st.Services)
+	}
+}
