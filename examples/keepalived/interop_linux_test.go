@@ -307,6 +307,14 @@ func TestInteropLifecycle(t *testing.T) {
 		t.Errorf("dump = %+v, want VI_1 MASTER priority 120", dump.Instances)
 	}
 
+	// SIGUSR1: text dump.
+	ours.signal(syscall.SIGUSR1)
+	waitFile(t, filepath.Join(ours.dir, "keepalived.data"))
+	if b, _ := os.ReadFile(filepath.Join(ours.dir, "keepalived.data")); !strings.Contains(string(b), "VRRP Instance = VI_1") ||
+		!strings.Contains(string(b), "State = MASTER") || !strings.Contains(string(b), "Priority = 120") {
+		t.Errorf("text dump lacks VI_1 MASTER priority 120:\n%s", b)
+	}
+
 	// SIGHUP with a broken config: still running, untouched.
 	ours.writeConf("vrrp_instance {\n    virtual_router_id 51\n    priority 10\n}\n")
 	ours.signal(syscall.SIGHUP)
