@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"strconv"
@@ -55,10 +56,37 @@ func (d *daemon) newInstance(cfg *config.Config, in *config.Instance) (*instance
 	if err != nil {
 		return nil, err
 	}
+	i := &instance{
+		d: d, name: in.Name, cfg: *in, global: cfg.Global,
+		log:       d.log.With("instance", in.Name, "vrid", in.VRID, "iface", in.Interface),
+		installed: map[vip.Address]bool{}, instRoutes: map[vip.Route]bool{}, instRules: map[vip.Rule]bool{},
+		fileOffsets: map[string]int{}, runDone: make(chan struct{}), since: time.Now(),
+	}
+	i.setDesired(in)
+	vm, err := vip.New(vip.Config{NetNS: d.opt.NetNS, Announce: announcePolicy(&cfg.Global, in), Logger: i.log})
+	if err != nil {
+		return nil, err
+	}
+	i.vm = vm
 	key := instanceConnKey(in)
+	if in.UseVMAC {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := vm.CreateVMAC(ctx, vip.VMAC{Name: vmacName(in), Parent: in.Interface, VRID: uint8(in.VRID), IPv6: in.IPv6()})
+		cancel()
+		if err != nil {
+			vm.Close()
+			return nil, fmt.Errorf("use_vmac: %w", err)
+		}
+		if key.Iface != in.Interface && !key.Src.IsValid() {
+			// Adverts leave from the VMAC with the parent's address.
+			key.Src = primaryIPv4(in.Interface)
+		}
+	}
+	i.key = key
 	conn, err := d.conn(key)
 	if err != nil {
-		return nil, fmt.Errorf("socket on %s: %w", in.Interface, err)
+		vm.Close()
+		return nil, fmt.Errorf("socket on %s: %w", key.Iface, err)
 	}
 	vc.Source = conn.Source()
 	var tr vrrp.Transport
@@ -69,22 +97,9 @@ func (d *daemon) newInstance(cfg *config.Config, in *config.Instance) (*instance
 	}
 	if err != nil {
 		d.releaseConn(key)
+		vm.Close()
 		return nil, err
 	}
-	i := &instance{
-		d: d, name: in.Name, key: key, cfg: *in, global: cfg.Global,
-		log:       d.log.With("instance", in.Name, "vrid", in.VRID, "iface", in.Interface),
-		installed: map[vip.Address]bool{}, instRoutes: map[vip.Route]bool{}, instRules: map[vip.Rule]bool{},
-		fileOffsets: map[string]int{}, runDone: make(chan struct{}), since: time.Now(),
-	}
-	i.setDesired(in)
-	vm, err := vip.New(vip.Config{NetNS: d.opt.NetNS, Announce: announcePolicy(&cfg.Global, in), Logger: i.log})
-	if err != nil {
-		tr.Close()
-		d.releaseConn(key)
-		return nil, err
-	}
-	i.vm = vm
 	vc.Logger = d.log.With("iface", in.Interface)
 	vc.OnTransition = i.onTransition
 	i.vcfg = vc
@@ -299,10 +314,19 @@ func (i *instance) leaveMaster(ctx context.Context) {
 	if !wasMaster && len(i.installed) == 0 {
 		return
 	}
-	err := i.vm.RemoveAll(ctx)
-	i.d.met.vipOp("remove_all", err)
-	if err != nil {
-		i.log.Error("removing addresses", "err", err)
+	ifaces := map[string]bool{}
+	for r := range i.instRules {
+		i.d.met.vipOp("remove_rule", logErr(i.log, "removing rule", i.vm.RemoveRule(ctx, r)))
+	}
+	for r := range i.instRoutes {
+		i.d.met.vipOp("remove_route", logErr(i.log, "removing route", i.vm.RemoveRoute(ctx, r)))
+	}
+	for a := range i.installed {
+		ifaces[a.Interface] = true
+		i.d.met.vipOp("remove", logErr(i.log, "removing address", i.vm.Remove(ctx, a)))
+	}
+	for ifn := range ifaces {
+		i.vm.StopAnnounce(ifn)
 	}
 	clear(i.installed)
 	clear(i.instRoutes)
@@ -482,4 +506,33 @@ func initTrackFile(f *config.TrackFile, log *slog.Logger) {
 	if err := os.WriteFile(f.File, []byte(strconv.Itoa(f.InitValue)+"\n"), 0o644); err != nil {
 		log.Warn("track_file init_file", "file", f.File, "err", err)
 	}
+}
+
+// logErr logs err, if any, and returns it.
+func logErr(log *slog.Logger, msg string, err error) error {
+	if err != nil {
+		log.Error(msg, "err", err)
+	}
+	return err
+}
+
+// primaryIPv4 returns the first IPv4 address of an interface, or the zero
+// address.
+func primaryIPv4(name string) netip.Addr {
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return netip.Addr{}
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return netip.Addr{}
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP.To4()); ok && n.IP.To4() != nil {
+				return ip
+			}
+		}
+	}
+	return netip.Addr{}
 }

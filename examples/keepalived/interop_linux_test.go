@@ -669,3 +669,60 @@ vrrp_instance VI_2 {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestInteropVMAC: with use_vmac our MASTER puts the VIP on a macvlan
+// with the virtual router MAC, keepalived (no VMAC) stays BACKUP, the peer
+// learns the virtual MAC for the VIP, and SIGTERM deletes the interface.
+func TestInteropVMAC(t *testing.T) {
+	requireInterop(t)
+	bin := buildDaemon(t)
+	a, b := testutil.NewPair(t)
+	k := testutil.StartKeepalived(t, b, keepalivedConf(100), testutil.KeepalivedOptions{})
+	conf := strings.Replace(fmt.Sprintf(interopConf, 150), "    advert_int 0.2\n", "    advert_int 0.2\n    use_vmac\n", 1)
+	c := testutil.StartCapture(t, b, "eth0", "arp")
+	ours := startDaemon(t, a, bin, conf)
+	ours.waitState("VI_1", "MASTER", 15*time.Second)
+	k.WaitState(t, "VI_1", "BACKUP", 15*time.Second)
+	link := a.Run(t, "ip", "-o", "link", "show", "vrrp.51")
+	if !strings.Contains(link, "00:00:5e:00:01:33") {
+		t.Errorf("vrrp.51 lacks the virtual MAC: %s", link)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(a.Run(t, "ip", "-o", "addr", "show", "dev", "vrrp.51"), " 192.0.2.100/24") {
+		if time.Now().After(deadline) {
+			t.Fatal("VIP not on vrrp.51")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Run(t, "ping", "-c", "1", "-W", "2", "192.0.2.100")
+	// GARPs and the ARP reply for the VIP carry the virtual MAC. (The
+	// peer's neighbour entry is not checked: the kernel's own ARP request
+	// for the echo reply leaves the parent interface with the VIP as
+	// sender and overwrites it, as with keepalived unless arp_announce is
+	// set.)
+	garps, replies := 0, 0
+	for _, r := range testutil.TsharkFields(t, c.Stop(), "eth.src", "arp.opcode", "arp.src.hw_mac", "arp.src.proto_ipv4", "arp.dst.proto_ipv4") {
+		if r[3] != "192.0.2.100" || r[0] == "" {
+			continue
+		}
+		if r[4] == "192.0.2.100" && r[2] == "00:00:5e:00:01:33" {
+			garps++
+		}
+		if r[1] == "2" && r[4] == "192.0.2.2" {
+			replies++
+			if r[2] != "00:00:5e:00:01:33" {
+				t.Errorf("ARP reply for the VIP from %s, want the virtual MAC", r[2])
+			}
+		}
+	}
+	if garps == 0 || replies == 0 {
+		t.Errorf("saw %d GARPs and %d ARP replies from the virtual MAC, want some of each", garps, replies)
+	}
+	ours.signal(syscall.SIGTERM)
+	ours.waitState("VI_1", "STOP", 10*time.Second)
+	<-ours.exited
+	if out, err := a.Command(context.Background(), "ip", "link", "show", "vrrp.51").CombinedOutput(); err == nil {
+		t.Errorf("vrrp.51 left behind: %s", out)
+	}
+	k.WaitState(t, "VI_1", "MASTER", 10*time.Second)
+}

@@ -33,9 +33,24 @@ type connKey struct {
 	Src   netip.Addr // zero: the interface's primary address
 }
 
-// instanceConnKey returns the socket an instance uses.
+// instanceConnKey returns the socket an instance uses: on its VMAC
+// interface for IPv4 use_vmac (unless vmac_xmit_base), else on its
+// interface.
 func instanceConnKey(in *config.Instance) connKey {
-	return connKey{Iface: in.Interface, IPv6: in.IPv6(), Src: in.SrcIP}
+	k := connKey{Iface: in.Interface, IPv6: in.IPv6(), Src: in.SrcIP}
+	if in.UseVMAC && !in.VMACXmitBase && !k.IPv6 {
+		k.Iface = vmacName(in)
+	}
+	return k
+}
+
+// vmacName is the name of an instance's VMAC interface (use_vmac [name]),
+// keepalived's default being vrrp.VRID.
+func vmacName(in *config.Instance) string {
+	if in.VMACName != "" {
+		return in.VMACName
+	}
+	return fmt.Sprintf("vrrp.%d", in.VRID)
 }
 
 // vrrpConfig builds the vrrp.Config of instance in (source left to the
@@ -221,8 +236,12 @@ func vipAddresses(in *config.Instance) ([]vip.Address, []error) {
 	var errs []error
 	for _, a := range append(append([]config.Address(nil), in.VirtualIPs...), in.ExcludedVIPs...) {
 		dev := a.Dev
-		if dev == "" {
+		if dev == "" || (in.UseVMAC && dev == in.Interface) {
 			dev = in.Interface
+			if in.UseVMAC {
+				// With use_vmac the addresses live on the VMAC interface.
+				dev = vmacName(in)
+			}
 		}
 		sc, err := scopeOf(a.Scope)
 		if err != nil {
