@@ -42,13 +42,14 @@ type daemon struct {
 	bg     sync.WaitGroup // monitor, interface poller
 	script sync.WaitGroup // notify scripts
 
-	mu    sync.Mutex // guards the fields below; never taken by instance workers
-	cfg   *config.Config
-	conns map[connKey]*connRef
-	insts map[string]*instance
-	ifUp  map[string]bool
-	lvs   *lvs
-	start time.Time
+	mu     sync.Mutex // guards the fields below; never taken by instance workers
+	cfg    *config.Config
+	conns  map[connKey]*connRef
+	insts  map[string]*instance
+	ifUp   map[string]bool
+	lvs    *lvs
+	static *static
+	start  time.Time
 
 	fifoMu sync.Mutex
 	fifo   *fifo
@@ -91,6 +92,9 @@ func (d *daemon) run(cfg *config.Config) {
 	defer d.mu.Unlock()
 	d.cfg = cfg
 	d.openFifo(cfg)
+	if d.opt.VRRP {
+		d.applyStatic(cfg)
+	}
 	if d.opt.Check {
 		d.lvs = newLVS(d)
 	}
@@ -277,6 +281,7 @@ func (d *daemon) reload(path string) error {
 	d.cfg = cfg
 	d.openFifo(cfg)
 	if d.opt.VRRP {
+		d.applyStatic(cfg)
 		d.startInstances(cfg, toStart)
 	}
 	if d.lvs != nil {
@@ -331,6 +336,12 @@ func (d *daemon) shutdown() {
 	d.insts = map[string]*instance{}
 	if d.lvs != nil {
 		d.lvs.close()
+	}
+	if d.static != nil {
+		if err := d.static.vm.Close(); err != nil {
+			d.log.Warn("removing static addresses", "err", err)
+		}
+		d.static = nil
 	}
 	for k, r := range d.conns {
 		r.conn.Close()

@@ -171,6 +171,16 @@ func (p *daemonProc) noStates(d time.Duration) {
 	}
 }
 
+// waitExit waits for the daemon to exit.
+func (p *daemonProc) waitExit(timeout time.Duration) {
+	p.t.Helper()
+	select {
+	case <-p.exited:
+	case <-time.After(timeout):
+		p.t.Fatalf("daemon did not exit within %v", timeout)
+	}
+}
+
 func (p *daemonProc) alive() bool {
 	select {
 	case <-p.exited:
@@ -720,9 +730,64 @@ func TestInteropVMAC(t *testing.T) {
 	}
 	ours.signal(syscall.SIGTERM)
 	ours.waitState("VI_1", "STOP", 10*time.Second)
-	<-ours.exited
+	ours.waitExit(10 * time.Second)
 	if out, err := a.Command(context.Background(), "ip", "link", "show", "vrrp.51").CombinedOutput(); err == nil {
 		t.Errorf("vrrp.51 left behind: %s", out)
 	}
 	k.WaitState(t, "VI_1", "MASTER", 10*time.Second)
+}
+
+// TestIntegrationStatic: static_ipaddress and static_routes are added at
+// start, reconciled on reload and removed on exit.
+func TestIntegrationStatic(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireCommand(t, "go")
+	bin := buildDaemon(t)
+	a, _ := testutil.NewPair(t)
+	conf := func(routes string) string {
+		return `global_defs {
+    notify_fifo NOTIFY_FIFO
+}
+static_ipaddress {
+    198.51.100.5/24 dev eth0
+}
+static_routes {
+` + routes + `}
+vrrp_instance VI_1 {
+    interface eth0
+    version 3
+    virtual_router_id 51
+    advert_int 0.1
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+}
+`
+	}
+	ours := startDaemon(t, a, bin, conf("    203.0.113.0/24 via 192.0.2.2\n"))
+	ours.waitState("VI_1", "MASTER", 15*time.Second)
+	if !hasAddr(t, a, "198.51.100.5") {
+		t.Error("static address missing")
+	}
+	if r := a.Run(t, "ip", "route", "show", "203.0.113.0/24"); !strings.Contains(r, "via 192.0.2.2") {
+		t.Errorf("static route missing: %q", r)
+	}
+	ours.writeConf(strings.ReplaceAll(conf(""), "NOTIFY_FIFO", filepath.Join(ours.dir, "fifo")))
+	ours.signal(syscall.SIGHUP)
+	deadline := time.Now().Add(5 * time.Second)
+	for strings.TrimSpace(a.Run(t, "ip", "route", "show", "203.0.113.0/24")) != "" {
+		if time.Now().After(deadline) {
+			t.Fatal("static route not removed on reload")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ours.noStates(500 * time.Millisecond)
+	ours.signal(syscall.SIGTERM)
+	ours.waitExit(10 * time.Second)
+	if hasAddr(t, a, "198.51.100.5") || hasAddr(t, a, "192.0.2.100") {
+		t.Error("addresses left behind after SIGTERM")
+	}
+	if !hasAddr(t, a, "192.0.2.1") {
+		t.Error("the interface's own address was removed")
+	}
 }
