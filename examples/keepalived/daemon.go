@@ -42,14 +42,16 @@ type daemon struct {
 	bg     sync.WaitGroup // monitor, interface poller
 	script sync.WaitGroup // notify scripts
 
-	mu     sync.Mutex // guards the fields below; never taken by instance workers
-	cfg    *config.Config
-	conns  map[connKey]*connRef
-	insts  map[string]*instance
-	ifUp   map[string]bool
-	lvs    *lvs
-	static *static
-	start  time.Time
+	mu      sync.Mutex // guards the fields below; never taken by instance workers
+	cfg     *config.Config
+	conns   map[connKey]*connRef
+	insts   map[string]*instance
+	ifUp    map[string]bool
+	lvs     *lvs
+	static  *static
+	pending map[string]int // instances that failed to start, with their attempt count
+	closing bool
+	start   time.Time
 
 	fifoMu sync.Mutex
 	fifo   *fifo
@@ -76,13 +78,14 @@ func newDaemon(log *slog.Logger, opt options, met *metrics) *daemon {
 	d := &daemon{
 		log: log, opt: opt, met: met, ctx: ctx, cancel: cancel,
 		conns: map[connKey]*connRef{}, insts: map[string]*instance{},
-		groups: map[string]*groupState{}, memberState: map[string]string{}, ifUp: map[string]bool{}, start: time.Now(),
+		pending: map[string]int{}, groups: map[string]*groupState{}, memberState: map[string]string{}, ifUp: map[string]bool{}, start: time.Now(),
 	}
 	d.mon = check.NewMonitor(check.MonitorConfig{Logger: log.With("component", "check")})
 	d.bg.Go(func() { _ = d.mon.Run(ctx) })
 	if opt.IfacePoll > 0 {
 		d.bg.Go(d.pollInterfaces)
 	}
+	d.bg.Go(d.retryPending)
 	return d
 }
 
@@ -142,11 +145,24 @@ func (d *daemon) startInstances(cfg *config.Config, names []string) {
 	var started []*instance
 	for _, n := range names {
 		in, _ := cfg.Instance(n)
-		i, err := d.newInstance(cfg, in)
-		if err != nil {
-			d.log.Error("vrrp_instance not started", "instance", n, "err", err)
+		if in == nil {
+			delete(d.pending, n)
 			continue
 		}
+		i, err := d.newInstance(cfg, in)
+		if err != nil {
+			if d.pending[n] == 0 {
+				d.log.Error("vrrp_instance not started; retrying every 2s", "instance", n, "err", err)
+			} else {
+				d.log.Debug("vrrp_instance still not started", "instance", n, "err", err)
+			}
+			d.pending[n]++
+			continue
+		}
+		if d.pending[n] > 0 {
+			d.log.Info("vrrp_instance started after retries", "instance", n, "attempts", d.pending[n])
+		}
+		delete(d.pending, n)
 		d.insts[n] = i
 		started = append(started, i)
 	}
@@ -280,6 +296,7 @@ func (d *daemon) reload(path string) error {
 	d.gmu.Unlock()
 	d.cfg = cfg
 	d.openFifo(cfg)
+	clear(d.pending)
 	if d.opt.VRRP {
 		d.applyStatic(cfg)
 		d.startInstances(cfg, toStart)
@@ -322,6 +339,7 @@ func expandGroups(oldC, newC *config.Config, plan []change) []change {
 // added, and waits for notify scripts.
 func (d *daemon) shutdown() {
 	d.mu.Lock()
+	d.closing = true
 	names := make([]string, 0, len(d.insts))
 	for n := range d.insts {
 		names = append(names, n)
@@ -487,6 +505,30 @@ func (d *daemon) pollInterfaces() {
 					i.inst.SetTracked(trackIfacePrefix+n, up)
 				}
 			}
+		}
+		d.mu.Unlock()
+	}
+}
+
+// retryPending retries the instances that failed to start (a missing
+// interface, for example), as keepalived waits for interfaces.
+func (d *daemon) retryPending() {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
+		}
+		d.mu.Lock()
+		if len(d.pending) > 0 && d.cfg != nil && !d.closing {
+			var names []string
+			for n := range d.pending {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			d.startInstances(d.cfg, names)
 		}
 		d.mu.Unlock()
 	}

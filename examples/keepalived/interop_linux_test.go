@@ -791,3 +791,31 @@ vrrp_instance VI_1 {
 		t.Error("the interface's own address was removed")
 	}
 }
+
+// TestIntegrationLateInterface: an instance whose interface does not
+// exist yet starts once it appears.
+func TestIntegrationLateInterface(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireCommand(t, "go")
+	bin := buildDaemon(t)
+	a := testutil.NewNetNS(t)
+	ours := startDaemon(t, a, bin, `global_defs {
+    notify_fifo NOTIFY_FIFO
+}
+vrrp_instance VI_1 {
+    interface late0
+    version 3
+    virtual_router_id 51
+    advert_int 0.1
+    virtual_ipaddress {
+        203.0.113.100/24
+    }
+}
+`)
+	time.Sleep(500 * time.Millisecond)
+	a.Run(t, "ip", "link", "add", "late0", "type", "veth", "peer", "name", "late1")
+	a.Run(t, "ip", "link", "set", "late1", "up")
+	a.Run(t, "ip", "addr", "add", "203.0.113.1/24", "dev", "late0")
+	a.Run(t, "ip", "link", "set", "late0", "up")
+	ours.waitState("VI_1", "MASTER", 15*time.Second)
+}
