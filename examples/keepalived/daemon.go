@@ -8,7 +8,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"sort"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -53,8 +55,9 @@ type daemon struct {
 	closing bool
 	start   time.Time
 
-	fifoMu sync.Mutex
-	fifo   *fifo
+	fifoMu                  sync.Mutex // guards fifo and the default script user
+	fifo                    *fifo
+	scriptUser, scriptGroup string
 
 	gmu         sync.Mutex // guards groups and memberState
 	groups      map[string]*groupState
@@ -117,6 +120,7 @@ func (d *daemon) run(cfg *config.Config) {
 func (d *daemon) openFifo(cfg *config.Config) {
 	d.fifoMu.Lock()
 	defer d.fifoMu.Unlock()
+	d.scriptUser, d.scriptGroup = cfg.Global.ScriptUser, cfg.Global.ScriptGroup
 	path := cfg.Global.VRRPNotifyFifo.Script
 	if path == "" {
 		path = cfg.Global.NotifyFifo.Script
@@ -377,11 +381,30 @@ func (d *daemon) shutdown() {
 	d.fifoMu.Unlock()
 }
 
-// runScript runs a notify script without a shell, bounded by the script
-// timeout; its process group is killed when the timeout passes.
-func (d *daemon) runScript(args []string, what string) {
+// runNotify runs the notify script n with extra arguments appended,
+// without a shell, as n's user (or global_defs script_user), bounded by
+// the script timeout; its process group is killed when the timeout passes.
+func (d *daemon) runNotify(n config.Notify, extra []string, what string) {
+	args := n.Args()
 	if len(args) == 0 {
 		return
+	}
+	args = append(args, extra...)
+	usr, grp := n.User, n.Group
+	if usr == "" {
+		d.fifoMu.Lock()
+		usr, grp = d.scriptUser, d.scriptGroup
+		d.fifoMu.Unlock()
+	}
+	var cred *syscall.Credential
+	if usr != "" {
+		c, err := credential(usr, grp)
+		if err != nil {
+			d.log.Error("notify script not run", "script", args[0], "user", usr, "err", err)
+			d.met.script(what, false)
+			return
+		}
+		cred = c
 	}
 	d.script.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), d.opt.ScriptTimeout)
@@ -389,7 +412,7 @@ func (d *daemon) runScript(args []string, what string) {
 		cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 		cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 		cmd.Dir = "/"
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 		cmd.Cancel = func() error {
 			if cmd.Process != nil {
 				return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
@@ -463,8 +486,8 @@ func (d *daemon) groupTransition(member, state string) {
 	case "STOP":
 		n = cfg.NotifyStop
 	}
-	d.runScript(n.Args(), "group_"+state)
-	d.runScript(notifyArgs(cfg.Notify, "GROUP", cfg.Name, state, 0), "group_notify")
+	d.runNotify(n, nil, "group_"+state)
+	d.runNotify(cfg.Notify, notifyExtra("GROUP", cfg.Name, state, 0), "group_notify")
 }
 
 // ifaceUp reports whether an interface exists, is up and has carrier.
@@ -581,4 +604,34 @@ func (f *fifo) close() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.f.Close()
+}
+
+// credential looks up a user (name or uid) and optional group (name or
+// gid; default: the user's primary group).
+func credential(usr, grp string) (*syscall.Credential, error) {
+	u, err := user.Lookup(usr)
+	if err != nil {
+		if u, err = user.LookupId(usr); err != nil {
+			return nil, err
+		}
+	}
+	uid, err := strconv.ParseUint(u.Uid, 10, 32)
+	if err != nil {
+		return nil, err
+	}
+	gidS := u.Gid
+	if grp != "" {
+		g, err := user.LookupGroup(grp)
+		if err != nil {
+			if g, err = user.LookupGroupId(grp); err != nil {
+				return nil, err
+			}
+		}
+		gidS = g.Gid
+	}
+	gid, err := strconv.ParseUint(gidS, 10, 32)
+	if err != nil {
+		return nil, err
+	}
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }

@@ -199,8 +199,8 @@ func (i *instance) transition(t vrrp.Transition) {
 		return
 	}
 	i.d.notifyFifo(fifoLine("INSTANCE", i.name, state, int(t.Priority)))
-	i.d.runScript(n.Args(), "notify_"+state)
-	i.d.runScript(notifyArgs(cfg.Notify, "INSTANCE", i.name, state, int(t.Priority)), "notify")
+	i.d.runNotify(n, nil, "notify_"+state)
+	i.d.runNotify(cfg.Notify, notifyExtra("INSTANCE", i.name, state, int(t.Priority)), "notify")
 	i.d.groupTransition(i.name, state)
 	if i.d.lvs != nil {
 		i.d.lvs.vrrpState(i.name, t.To)

@@ -458,16 +458,16 @@ func buildVS(c *config.Config, vs *config.VirtualServer, d *daemon) (*vsRun, err
 		pv.SorryServer = &dst
 	}
 	name := vs.String()
-	pv.OnQuorumUp = func() { d.runScript(vs.QuorumUp.Args(), "quorum_up") }
-	pv.OnQuorumDown = func() { d.runScript(vs.QuorumDown.Args(), "quorum_down") }
+	pv.OnQuorumUp = func() { d.runNotify(vs.QuorumUp, nil, "quorum_up") }
+	pv.OnQuorumDown = func() { d.runNotify(vs.QuorumDown, nil, "quorum_down") }
 	pv.OnRealServerUp = func(a netip.AddrPort) {
 		if rs := notes[a]; rs != nil {
-			d.runScript(rs.NotifyUp.Args(), "notify_up")
+			d.runNotify(rs.NotifyUp, nil, "notify_up")
 		}
 	}
 	pv.OnRealServerDown = func(a netip.AddrPort) {
 		if rs := notes[a]; rs != nil {
-			d.runScript(rs.NotifyDown.Args(), "notify_down")
+			d.runNotify(rs.NotifyDown, nil, "notify_down")
 		}
 	}
 	pol, err := ipvs.NewPolicy(pv)

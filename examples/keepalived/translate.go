@@ -361,15 +361,11 @@ func announcePolicy(g *config.Global, in *config.Instance) vip.AnnouncePolicy {
 	return p
 }
 
-// notifyArgs returns the command line of the generic notify script for a
-// transition: the script's own arguments plus "INSTANCE" name state
-// priority, as keepalived passes them.
-func notifyArgs(n config.Notify, typ, name, state string, prio int) []string {
-	args := n.Args()
-	if len(args) == 0 {
-		return nil
-	}
-	return append(args, typ, name, state, strconv.Itoa(prio))
+// notifyExtra returns the arguments appended to the generic notify
+// script for a transition: "INSTANCE" (or "GROUP") name state priority, as
+// keepalived passes them.
+func notifyExtra(typ, name, state string, prio int) []string {
+	return []string{typ, name, state, strconv.Itoa(prio)}
 }
 
 // fifoLine is the notify_fifo line of a transition.

@@ -238,13 +238,25 @@ func TestNotifyLines(t *testing.T) {
 			t.Errorf("testutil cannot parse %q: %v", tt.want, err)
 		}
 	}
-	got := notifyArgs(config.Notify{Script: "/usr/bin/logger -t 'my tag'"}, "INSTANCE", "VI_1", "MASTER", 150)
+	n := config.Notify{Script: "/usr/bin/logger -t 'my tag'"}
+	got := append(n.Args(), notifyExtra("INSTANCE", "VI_1", "MASTER", 150)...)
 	want := []string{"/usr/bin/logger", "-t", "my tag", "INSTANCE", "VI_1", "MASTER", "150"}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("notifyArgs (-want +got):\n%s", diff)
+		t.Errorf("notify command (-want +got):\n%s", diff)
 	}
-	if got := notifyArgs(config.Notify{}, "INSTANCE", "VI_1", "MASTER", 1); got != nil {
-		t.Errorf("notifyArgs without script = %v, want nil", got)
+}
+
+func TestCredential(t *testing.T) {
+	c, err := credential("root", "")
+	if err != nil || c.Uid != 0 || c.Gid != 0 {
+		t.Errorf("credential(root) = %+v, %v", c, err)
+	}
+	c, err = credential("0", "0")
+	if err != nil || c.Uid != 0 || c.Gid != 0 {
+		t.Errorf("credential(0, 0) = %+v, %v", c, err)
+	}
+	if _, err := credential("no-such-user-kgo", ""); err == nil {
+		t.Error("credential of a missing user: no error")
 	}
 }
 
