@@ -201,9 +201,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 // configTest parses the configuration and prints every warning and error
 // with its position (keepalived -t).
 func configTest(f *flags, out io.Writer) int {
-	_, warns, err := config.ParseFile(f.file, config.Options{ConfigID: f.configID})
+	cfg, warns, err := config.ParseFile(f.file, config.Options{ConfigID: f.configID})
 	for _, w := range warns {
 		fmt.Fprintf(out, "%s: warning: %s\n", w.Pos, w.Msg)
+	}
+	if err == nil {
+		for _, p := range daemonProblems(cfg, f.file) {
+			fmt.Fprintf(out, "%s: warning: %s\n", p.Pos, p.Msg)
+		}
 	}
 	if err != nil {
 		var list config.ErrorList

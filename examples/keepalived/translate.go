@@ -517,3 +517,52 @@ func needsRestart(o, n instanceSpec) bool {
 func clamp(v, lo, hi int) int {
 	return max(lo, min(v, hi))
 }
+
+// daemonProblems lists what the daemon will skip or refuse in a parsed
+// configuration (unsupported routes, rules, checkers, ...), for -t.
+func daemonProblems(c *config.Config, file string) []config.Warning {
+	var out []config.Warning
+	add := func(pos config.Pos, prefix string, errs ...error) {
+		for _, e := range errs {
+			out = append(out, config.Warning{Pos: pos, Msg: prefix + e.Error()})
+		}
+	}
+	for i := range c.Instances {
+		in := &c.Instances[i]
+		pre := "(" + in.Name + ") "
+		if _, err := vrrpConfig(c, in); err != nil {
+			add(in.Pos, pre, err)
+			continue
+		}
+		_, e := vipAddresses(in)
+		add(in.Pos, pre, e...)
+		_, e = vipRoutes(in)
+		add(in.Pos, pre, e...)
+		_, e = vipRules(in)
+		add(in.Pos, pre, e...)
+		if len(in.TrackProcesses) > 0 || len(in.TrackBFDs) > 0 {
+			out = append(out, config.Warning{Pos: in.Pos, Msg: pre + "track_process and track_bfd are not supported by this daemon; ignored"})
+		}
+	}
+	_, _, _, e := staticItems(c)
+	add(config.Pos{File: file, Line: 1, Col: 1}, "static: ", e...)
+	for i := range c.VirtualServers {
+		vs := &c.VirtualServers[i]
+		if _, _, err := serviceTemplate(c, vs); err != nil {
+			add(vs.Pos, vs.String()+": ", err)
+		}
+		for ri := range vs.RealServers {
+			rs := &vs.RealServers[ri]
+			if _, err := destination(vs, rs); err != nil {
+				add(rs.Pos, vs.String()+": ", err)
+			}
+			for ci := range rs.Checkers {
+				ck := &rs.Checkers[ci]
+				if _, err := buildChecker(c, vs, rs, ck); err != nil {
+					add(ck.Pos, vs.String()+": ", err)
+				}
+			}
+		}
+	}
+	return out
+}
