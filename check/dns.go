@@ -47,8 +47,8 @@ type DNS struct {
 // Validate reports an invalid configuration.
 func (d *DNS) Validate() error {
 	var errs []error
-	if !d.Server.IsValid() || d.Server.Port() == 0 {
-		errs = append(errs, fmt.Errorf("server %v: %w", d.Server, ErrInvalidConfig))
+	if err := validAddrPort("server", d.Server); err != nil {
+		errs = append(errs, err)
 	}
 	if d.Name != "" {
 		if _, ok := dns.IsDomainName(d.Name); !ok {
@@ -106,16 +106,11 @@ func (d *DNS) Check(ctx context.Context) error {
 	if d.TCP {
 		network = "tcp"
 	}
-	c, err := dialer(d.Bind, d.Interface, network).DialContext(ctx, network, target)
+	c, release, err := connect(ctx, network, target, d.Bind, d.Interface)
 	if err != nil {
 		return fail(ctx, "dns", target, ReasonConnect, err)
 	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
-	defer stop()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	}
+	defer release()
 	if d.TCP {
 		wire = append(binary.BigEndian.AppendUint16(make([]byte, 0, 2+len(wire)), uint16(len(wire))), wire...)
 	}

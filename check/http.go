@@ -120,8 +120,8 @@ func Digest(body []byte) string {
 // Validate reports an invalid configuration.
 func (h *HTTP) Validate() error {
 	var errs []error
-	if !h.Addr.IsValid() || h.Addr.Port() == 0 {
-		errs = append(errs, fmt.Errorf("address %v: %w", h.Addr, ErrInvalidConfig))
+	if err := validAddrPort("address", h.Addr); err != nil {
+		errs = append(errs, err)
 	}
 	if h.Digest != "" {
 		if b, err := hex.DecodeString(h.Digest); err != nil || len(b) != md5.Size {
@@ -194,20 +194,12 @@ func (h *HTTP) Check(ctx context.Context) error {
 	if err := h.Validate(); err != nil {
 		return fail(ctx, kind, target, ReasonConfig, err)
 	}
-	d := dialer(h.Bind, h.Interface, "tcp")
-	raw, err := d.DialContext(ctx, "tcp", h.Addr.String())
+	raw, release, err := connect(ctx, "tcp", h.Addr.String(), h.Bind, h.Interface)
 	if err != nil {
 		return fail(ctx, kind, target, ReasonConnect, err)
 	}
-	defer raw.Close()
-	if tc, ok := raw.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
-	defer stop()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = raw.SetDeadline(dl)
-	}
+	defer release()
+	resetOnClose(raw)
 	host := h.Host
 	if host == "" {
 		host = h.Addr.Addr().WithZone("").String()

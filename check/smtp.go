@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"strings"
 )
@@ -36,8 +35,8 @@ type SMTP struct {
 // Validate reports an invalid configuration.
 func (s SMTP) Validate() error {
 	var errs []error
-	if !s.Addr.IsValid() || s.Addr.Port() == 0 {
-		errs = append(errs, fmt.Errorf("address %v: %w", s.Addr, ErrInvalidConfig))
+	if err := validAddrPort("address", s.Addr); err != nil {
+		errs = append(errs, err)
 	}
 	if strings.ContainsAny(s.HeloName, " \t\r\n") {
 		errs = append(errs, fmt.Errorf("helo name %q contains white space: %w", s.HeloName, ErrInvalidConfig))
@@ -54,16 +53,11 @@ func (s SMTP) Check(ctx context.Context) error {
 	if err := s.Validate(); err != nil {
 		return fail(ctx, "smtp", target, ReasonConfig, err)
 	}
-	c, err := dialer(s.Bind, s.Interface, "tcp").DialContext(ctx, "tcp", target)
+	c, release, err := connect(ctx, "tcp", target, s.Bind, s.Interface)
 	if err != nil {
 		return fail(ctx, "smtp", target, ReasonConnect, err)
 	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
-	defer stop()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	}
+	defer release()
 	br := bufio.NewReaderSize(c, 512)
 	name := s.HeloName
 	if name == "" {
@@ -96,9 +90,7 @@ func (s SMTP) Check(ctx context.Context) error {
 			return fail(ctx, "smtp", target, ReasonStatus, fmt.Errorf("%s: %w", st.what, &StatusError{Code: code, Want: fmt.Sprint(st.want), Text: text}))
 		}
 	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
+	resetOnClose(c)
 	return nil
 }
 

@@ -3,8 +3,6 @@ package check
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
-	"net"
 	"net/netip"
 )
 
@@ -26,10 +24,7 @@ type TLS struct {
 
 // Validate reports an invalid configuration.
 func (t TLS) Validate() error {
-	if !t.Addr.IsValid() || t.Addr.Port() == 0 {
-		return fmt.Errorf("address %v: %w", t.Addr, ErrInvalidConfig)
-	}
-	return nil
+	return validAddrPort("address", t.Addr)
 }
 
 // CheckKey returns t itself; configurations compare by pointer.
@@ -41,14 +36,12 @@ func (t TLS) Check(ctx context.Context) error {
 	if err := t.Validate(); err != nil {
 		return fail(ctx, "tls", target, ReasonConfig, err)
 	}
-	raw, err := dialer(t.Bind, t.Interface, "tcp").DialContext(ctx, "tcp", target)
+	raw, release, err := connect(ctx, "tcp", target, t.Bind, t.Interface)
 	if err != nil {
 		return fail(ctx, "tls", target, ReasonConnect, err)
 	}
-	defer raw.Close()
-	if tc, ok := raw.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
+	defer release()
+	resetOnClose(raw)
 	var cfg *tls.Config
 	if t.Config != nil {
 		cfg = t.Config.Clone()

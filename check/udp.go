@@ -40,8 +40,8 @@ type UDP struct {
 
 // Validate reports an invalid configuration.
 func (u *UDP) Validate() error {
-	if !u.Addr.IsValid() || u.Addr.Port() == 0 {
-		return fmt.Errorf("address %v: %w", u.Addr, ErrInvalidConfig)
+	if err := validAddrPort("address", u.Addr); err != nil {
+		return err
 	}
 	if len(u.Payload) > 65507 {
 		return fmt.Errorf("payload of %d bytes: %w", len(u.Payload), ErrInvalidConfig)
@@ -68,15 +68,12 @@ func (u *UDP) Check(ctx context.Context) error {
 	if err := u.Validate(); err != nil {
 		return fail(ctx, "udp", target, ReasonConfig, err)
 	}
-	c, err := dialer(u.Bind, u.Interface, "udp").DialContext(ctx, "udp", target)
+	c, release, err := connect(ctx, "udp", target, u.Bind, u.Interface)
 	if err != nil {
 		return fail(ctx, "udp", target, ReasonConnect, err)
 	}
-	defer c.Close()
-	stop := context.AfterFunc(ctx, func() { _ = c.Close() })
-	defer stop()
-	dl := replyDeadline(ctx, u.Wait)
-	_ = c.SetDeadline(dl)
+	defer release()
+	_ = c.SetDeadline(replyDeadline(ctx, u.Wait))
 	if _, err := c.Write(u.Payload); err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			return fail(ctx, "udp", target, ReasonUnreachable, fmt.Errorf("%w: %w", ErrPortUnreachable, err))
