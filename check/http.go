@@ -212,19 +212,7 @@ func (h *HTTP) Check(ctx context.Context) error {
 	}
 	var conn net.Conn = raw
 	if h.TLS != nil {
-		cfg := h.TLS.Clone()
-		if cfg.ServerName == "" {
-			if h.Host != "" {
-				name, _, err := net.SplitHostPort(h.Host)
-				if err != nil {
-					name = h.Host
-				}
-				cfg.ServerName = name
-			} else {
-				cfg.ServerName = h.Addr.Addr().String()
-			}
-		}
-		tc := tls.Client(raw, cfg)
+		tc := tls.Client(raw, clientConfig(h.TLS, h.Host, h.Addr.Addr()))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			return fail(ctx, kind, target, ReasonTLS, err)
 		}

@@ -3,6 +3,7 @@ package check
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"net/netip"
 )
 
@@ -42,18 +43,31 @@ func (t TLS) Check(ctx context.Context) error {
 	}
 	defer release()
 	resetOnClose(raw)
-	var cfg *tls.Config
-	if t.Config != nil {
-		cfg = t.Config.Clone()
-	} else {
-		cfg = &tls.Config{}
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = t.Addr.Addr().WithZone("").String()
-	}
-	tc := tls.Client(raw, cfg)
+	tc := tls.Client(raw, clientConfig(t.Config, "", t.Addr.Addr()))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return fail(ctx, "tls", target, ReasonTLS, err)
 	}
 	return nil
+}
+
+// clientConfig returns a clone of base (a zero Config if base is nil). If
+// its ServerName is unset, it becomes host without its port or, when host is
+// empty, addr without its zone.
+func clientConfig(base *tls.Config, host string, addr netip.Addr) *tls.Config {
+	cfg := base.Clone()
+	if cfg == nil {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName != "" {
+		return cfg
+	}
+	switch name, _, err := net.SplitHostPort(host); {
+	case host == "":
+		cfg.ServerName = addr.WithZone("").String()
+	case err == nil:
+		cfg.ServerName = name
+	default:
+		cfg.ServerName = host
+	}
+	return cfg
 }

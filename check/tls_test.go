@@ -3,6 +3,7 @@ package check
 import (
 	"crypto/tls"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 )
@@ -36,5 +37,37 @@ func TestTLS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			checkResult(t, tt.c.Check(ctxTimeout(t, 5*time.Second)), tt.reason, nil)
 		})
+	}
+}
+
+func TestClientConfigServerName(t *testing.T) {
+	base := &tls.Config{ServerName: "set.example.com"}
+	tests := []struct {
+		name string
+		base *tls.Config
+		host string
+		addr string
+		want string
+	}{
+		{"address", nil, "", "192.0.2.1", "192.0.2.1"},
+		{"link-local address without zone", nil, "", "fe80::1%eth0", "fe80::1"},
+		{"host", nil, "www.example.com", "192.0.2.1", "www.example.com"},
+		{"host and port", nil, "www.example.com:8443", "192.0.2.1", "www.example.com"},
+		{"bracketed IPv6 host and port", nil, "[2001:db8::1]:8443", "192.0.2.1", "2001:db8::1"},
+		{"configured name wins", base, "www.example.com", "192.0.2.1", "set.example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := clientConfig(tt.base, tt.host, netip.MustParseAddr(tt.addr))
+			if cfg.ServerName != tt.want {
+				t.Errorf("ServerName = %q, want %q", cfg.ServerName, tt.want)
+			}
+			if cfg == tt.base {
+				t.Error("the base configuration was not cloned")
+			}
+		})
+	}
+	if base.ServerName != "set.example.com" {
+		t.Errorf("base modified: ServerName %q", base.ServerName)
 	}
 }
