@@ -115,12 +115,7 @@ func (a *SimplePassword) unmarshal(b []byte) error {
 }
 
 // Type implements [Auth].
-func (a *KeyedMD5) Type() AuthType {
-	if a.Meticulous {
-		return AuthMeticulousKeyedMD5
-	}
-	return AuthKeyedMD5
-}
+func (a *KeyedMD5) Type() AuthType { return keyedType(AuthKeyedMD5, a.Meticulous) }
 
 // KeyID implements [Auth].
 func (a *KeyedMD5) KeyID() uint8 { return a.AuthKeyID }
@@ -128,31 +123,17 @@ func (a *KeyedMD5) KeyID() uint8 { return a.AuthKeyID }
 func (a *KeyedMD5) authLen() int { return md5AuthLen }
 
 func (a *KeyedMD5) appendTo(b []byte) []byte {
-	b = append(b, byte(a.Type()), md5AuthLen, a.AuthKeyID, 0)
-	b = binary.BigEndian.AppendUint32(b, a.Sequence)
-	return append(b, a.Digest[:]...)
+	return appendKeyed(b, a.Type(), a.AuthKeyID, a.Sequence, a.Digest[:])
 }
 
 func (a *KeyedMD5) validate() error { return nil }
 
 func (a *KeyedMD5) unmarshal(b []byte) error {
-	if len(b) != md5AuthLen {
-		return &ParseError{Field: "auth len", Offset: authLenOffset, Reason: fmt.Sprintf("keyed MD5 section of %d bytes, want 24", len(b))}
-	}
-	a.Meticulous = AuthType(b[0]) == AuthMeticulousKeyedMD5
-	a.AuthKeyID = b[2]
-	a.Sequence = binary.BigEndian.Uint32(b[4:])
-	copy(a.Digest[:], b[8:])
-	return nil
+	return unmarshalKeyed(b, "keyed MD5", &a.AuthKeyID, &a.Meticulous, &a.Sequence, a.Digest[:])
 }
 
 // Type implements [Auth].
-func (a *KeyedSHA1) Type() AuthType {
-	if a.Meticulous {
-		return AuthMeticulousKeyedSHA1
-	}
-	return AuthKeyedSHA1
-}
+func (a *KeyedSHA1) Type() AuthType { return keyedType(AuthKeyedSHA1, a.Meticulous) }
 
 // KeyID implements [Auth].
 func (a *KeyedSHA1) KeyID() uint8 { return a.AuthKeyID }
@@ -160,22 +141,66 @@ func (a *KeyedSHA1) KeyID() uint8 { return a.AuthKeyID }
 func (a *KeyedSHA1) authLen() int { return sha1AuthLen }
 
 func (a *KeyedSHA1) appendTo(b []byte) []byte {
-	b = append(b, byte(a.Type()), sha1AuthLen, a.AuthKeyID, 0)
-	b = binary.BigEndian.AppendUint32(b, a.Sequence)
-	return append(b, a.Hash[:]...)
+	return appendKeyed(b, a.Type(), a.AuthKeyID, a.Sequence, a.Hash[:])
 }
 
 func (a *KeyedSHA1) validate() error { return nil }
 
 func (a *KeyedSHA1) unmarshal(b []byte) error {
-	if len(b) != sha1AuthLen {
-		return &ParseError{Field: "auth len", Offset: authLenOffset, Reason: fmt.Sprintf("keyed SHA1 section of %d bytes, want 28", len(b))}
+	return unmarshalKeyed(b, "keyed SHA1", &a.AuthKeyID, &a.Meticulous, &a.Sequence, a.Hash[:])
+}
+
+// keyedType returns plain, or its meticulous variant, which RFC 5880 §4.1
+// numbers one after it.
+func keyedType(plain AuthType, meticulous bool) AuthType {
+	if meticulous {
+		return plain + 1
 	}
-	a.Meticulous = AuthType(b[0]) == AuthMeticulousKeyedSHA1
-	a.AuthKeyID = b[2]
-	a.Sequence = binary.BigEndian.Uint32(b[4:])
-	copy(a.Hash[:], b[8:])
+	return plain
+}
+
+// appendKeyed appends a keyed MD5 or SHA1 section (§4.3, §4.4): type, len,
+// key ID, reserved, sequence number, digest.
+func appendKeyed(b []byte, t AuthType, keyID uint8, seq uint32, digest []byte) []byte {
+	b = append(b, byte(t), byte(authDigestOffset-authOffset+len(digest)), keyID, 0)
+	b = binary.BigEndian.AppendUint32(b, seq)
+	return append(b, digest...)
+}
+
+// unmarshalKeyed decodes the keyed MD5 or SHA1 section b, which must be as
+// long as the section with a digest of len(digest) bytes.
+func unmarshalKeyed(b []byte, name string, keyID *uint8, meticulous *bool, seq *uint32, digest []byte) error {
+	if want := authDigestOffset - authOffset + len(digest); len(b) != want {
+		return &ParseError{Field: "auth len", Offset: authLenOffset, Reason: fmt.Sprintf("%s section of %d bytes, want %d", name, len(b), want)}
+	}
+	*meticulous = AuthType(b[0]).Meticulous()
+	*keyID = b[2]
+	*seq = binary.BigEndian.Uint32(b[4:])
+	copy(digest, b[8:])
 	return nil
+}
+
+// sequence returns the sequence number of a keyed section; ok is false for
+// a simple password, which has none.
+func sequence(a Auth) (seq uint32, ok bool) {
+	switch a := a.(type) {
+	case *KeyedMD5:
+		return a.Sequence, true
+	case *KeyedSHA1:
+		return a.Sequence, true
+	}
+	return 0, false
+}
+
+// setSequence sets the sequence number of a keyed section; a simple
+// password is left as it is.
+func setSequence(a Auth, seq uint32) {
+	switch a := a.(type) {
+	case *KeyedMD5:
+		a.Sequence = seq
+	case *KeyedSHA1:
+		a.Sequence = seq
+	}
 }
 
 // decodeAuth decodes the authentication section in b (everything after the
@@ -192,23 +217,11 @@ func decodeAuth(b []byte, old Auth) (Auth, error) {
 	var a Auth
 	switch AuthType(b[0]) {
 	case AuthSimplePassword:
-		sp, ok := old.(*SimplePassword)
-		if !ok {
-			sp = new(SimplePassword)
-		}
-		a = sp
+		a = reuse[SimplePassword](old)
 	case AuthKeyedMD5, AuthMeticulousKeyedMD5:
-		m, ok := old.(*KeyedMD5)
-		if !ok {
-			m = new(KeyedMD5)
-		}
-		a = m
+		a = reuse[KeyedMD5](old)
 	case AuthKeyedSHA1, AuthMeticulousKeyedSHA1:
-		s, ok := old.(*KeyedSHA1)
-		if !ok {
-			s = new(KeyedSHA1)
-		}
-		a = s
+		a = reuse[KeyedSHA1](old)
 	default:
 		return nil, &ParseError{Field: "auth type", Offset: authOffset, Reason: fmt.Sprintf("unknown auth type %d", b[0])}
 	}
@@ -216,6 +229,17 @@ func decodeAuth(b []byte, old Auth) (Auth, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// reuse returns old if it is a *T, else a new T.
+func reuse[T any, P interface {
+	*T
+	Auth
+}](old Auth) P {
+	if a, ok := old.(P); ok {
+		return a
+	}
+	return new(T)
 }
 
 // authSection returns the auth type and the section of an encoded packet.
@@ -266,31 +290,13 @@ func checkKey(t AuthType, key []byte) error {
 // the hash of the whole packet is computed. For a simple password section
 // Sign only checks that the packet carries key. It does not allocate.
 func Sign(pkt []byte, key []byte) error {
-	t, sec, err := authSection(pkt)
-	if err != nil {
+	t, sec, err := checkPassword(pkt, key)
+	if err != nil || t == AuthSimplePassword {
 		return err
-	}
-	if err := checkKey(t, key); err != nil {
-		return err
-	}
-	if t == AuthSimplePassword {
-		if subtle.ConstantTimeCompare(sec[3:], key) != 1 {
-			return fmt.Errorf(errAuthPrefix+"password in packet differs from key: %w", ErrAuth)
-		}
-		return nil
 	}
 	n := HeaderLen + len(sec)
-	digest := pkt[authDigestOffset:n]
-	clear(digest)
-	copy(digest, key)
-	switch t {
-	case AuthKeyedMD5, AuthMeticulousKeyedMD5:
-		sum := md5.Sum(pkt[:n]) //nolint:gosec // mandated by RFC 5880
-		copy(digest, sum[:])
-	default:
-		sum := sha1.Sum(pkt[:n]) //nolint:gosec // mandated by RFC 5880
-		copy(digest, sum[:])
-	}
+	var sum [sha1.Size]byte
+	copy(pkt[authDigestOffset:n], keyedDigest(t, pkt[:n], key, &sum))
 	return nil
 }
 
@@ -299,38 +305,49 @@ func Sign(pkt []byte, key []byte) error {
 // not the sequence number (see [AuthSeq]). It does not modify pkt and
 // does not allocate. Failures wrap [ErrAuth].
 func Verify(pkt []byte, key []byte) error {
-	t, sec, err := authSection(pkt)
-	if err != nil {
+	t, sec, err := checkPassword(pkt, key)
+	if err != nil || t == AuthSimplePassword {
 		return err
-	}
-	if err := checkKey(t, key); err != nil {
-		return err
-	}
-	if t == AuthSimplePassword {
-		if subtle.ConstantTimeCompare(sec[3:], key) != 1 {
-			return fmt.Errorf(errAuthPrefix+"wrong password: %w", ErrAuth)
-		}
-		return nil
 	}
 	var buf [maxAuthenticatedPacketLen]byte
 	n := copy(buf[:], pkt[:HeaderLen+len(sec)])
-	digest := buf[authDigestOffset:n]
-	clear(digest)
-	copy(digest, key)
-	got := pkt[authDigestOffset:n]
-	var ok int
-	switch t {
-	case AuthKeyedMD5, AuthMeticulousKeyedMD5:
-		sum := md5.Sum(buf[:n]) //nolint:gosec // mandated by RFC 5880
-		ok = subtle.ConstantTimeCompare(sum[:], got)
-	default:
-		sum := sha1.Sum(buf[:n]) //nolint:gosec // mandated by RFC 5880
-		ok = subtle.ConstantTimeCompare(sum[:], got)
-	}
-	if ok != 1 {
+	var sum [sha1.Size]byte
+	if subtle.ConstantTimeCompare(keyedDigest(t, buf[:n], key, &sum), pkt[authDigestOffset:n]) != 1 {
 		return fmt.Errorf(errAuthPrefix+"%v digest mismatch: %w", t, ErrAuth)
 	}
 	return nil
+}
+
+// checkPassword returns the auth type and section of pkt after checking
+// that key suits the type and, for a simple password, that the packet
+// carries key.
+func checkPassword(pkt, key []byte) (AuthType, []byte, error) {
+	t, sec, err := authSection(pkt)
+	if err != nil {
+		return t, nil, err
+	}
+	if err := checkKey(t, key); err != nil {
+		return t, nil, err
+	}
+	if t == AuthSimplePassword && subtle.ConstantTimeCompare(sec[simpleAuthHeaderLen:], key) != 1 {
+		return t, nil, fmt.Errorf(errAuthPrefix+"wrong password: %w", ErrAuth)
+	}
+	return t, sec, nil
+}
+
+// keyedDigest puts key, zero-padded, in the digest field of pkt (an encoded
+// packet ending with its keyed section) and returns the MD5 or SHA1 hash of
+// the result (by type t), stored in sum.
+func keyedDigest(t AuthType, pkt, key []byte, sum *[sha1.Size]byte) []byte {
+	digest := pkt[authDigestOffset:]
+	clear(digest)
+	copy(digest, key)
+	if t == AuthKeyedMD5 || t == AuthMeticulousKeyedMD5 {
+		s := md5.Sum(pkt) //nolint:gosec // mandated by RFC 5880
+		return sum[:copy(sum[:], s[:])]
+	}
+	*sum = sha1.Sum(pkt) //nolint:gosec // mandated by RFC 5880
+	return sum[:]
 }
 
 // AuthSeq is the receive-side sequence number state of a session

@@ -622,12 +622,7 @@ func (s *Session) send(now time.Time, final bool) {
 	}
 	if s.txAuth != nil {
 		s.xmitSeq++
-		switch a := s.txAuth.(type) {
-		case *KeyedMD5:
-			a.Sequence = s.xmitSeq
-		case *KeyedSHA1:
-			a.Sequence = s.xmitSeq
-		}
+		setSequence(s.txAuth, s.xmitSeq)
 		p.Auth = s.txAuth
 	}
 	if !final {
@@ -744,13 +739,8 @@ func (s *Session) checkAuth(now time.Time, ev Event) DropReason {
 	if ev.Raw == nil || Verify(ev.Raw, s.key) != nil {
 		return DropAuthFailed
 	}
-	var seq uint32
-	switch a := p.Auth.(type) {
-	case *KeyedMD5:
-		seq = a.Sequence
-	case *KeyedSHA1:
-		seq = a.Sequence
-	default:
+	seq, keyed := sequence(p.Auth)
+	if !keyed {
 		return DropNone
 	}
 	if s.rcvSeq.Known && s.remoteDetectMult != 0 && now.Sub(s.lastAuthRx) > 2*s.detectionTime() {
