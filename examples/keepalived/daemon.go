@@ -89,6 +89,7 @@ func newDaemon(log *slog.Logger, opt options, met *metrics) *daemon {
 		d.bg.Go(d.pollInterfaces)
 	}
 	d.bg.Go(d.retryPending)
+	d.bg.Go(d.pollProcesses)
 	return d
 }
 

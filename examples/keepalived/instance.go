@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,6 +49,7 @@ type instance struct {
 	watches     []func()
 	fileOffsets map[string]int
 	ifaces      []string // tracked interfaces (read under d.mu too: set before publication)
+	procs       []string // tracked processes (likewise)
 }
 
 // newInstance builds (but does not run) an instance. Called with d.mu held.
@@ -404,8 +406,14 @@ func (i *instance) tracksIface(n string) bool {
 // daemon's monitor and records its tracked interfaces.
 func (i *instance) setTracking(cfg *config.Config, in *config.Instance) {
 	var ws []func()
-	var ifaces []string
+	var ifaces, procs []string
 	for _, o := range trackedObjects(cfg, in) {
+		if n, ok := strings.CutPrefix(o.Name, trackProcessPrefix); ok {
+			procs = append(procs, n)
+			if tp, ok := cfg.TrackProcess(n); ok {
+				i.inst.SetTracked(o.Name, processUp(tp, countProcesses(tp)))
+			}
+		}
 		if len(o.Name) > len(trackIfacePrefix) && o.Name[:len(trackIfacePrefix)] == trackIfacePrefix {
 			n := o.Name[len(trackIfacePrefix):]
 			ifaces = append(ifaces, n)
@@ -493,6 +501,7 @@ func (i *instance) setTracking(cfg *config.Config, in *config.Instance) {
 	i.watches = append(i.watches, ws...)
 	i.mu.Unlock()
 	i.ifaces = ifaces
+	i.procs = procs
 }
 
 // initTrackFile creates a track_file with its init value (init_file).

@@ -819,3 +819,49 @@ vrrp_instance VI_1 {
 	a.Run(t, "ip", "link", "set", "late0", "up")
 	ours.waitState("VI_1", "MASTER", 15*time.Second)
 }
+
+// TestIntegrationTrackProcess: an unweighted track_process faults the
+// instance while the process is not running.
+func TestIntegrationTrackProcess(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireCommand(t, "go")
+	sleepBin := testutil.RequireCommand(t, "sleep")
+	bin := buildDaemon(t)
+	a, _ := testutil.NewPair(t)
+	arg := fmt.Sprintf("%d.%d", 3000+os.Getpid()%1000, time.Now().UnixNano()%1000000) // unique
+	ours := startDaemon(t, a, bin, fmt.Sprintf(`global_defs {
+    notify_fifo NOTIFY_FIFO
+}
+track_process proc {
+    process sleep %s
+    weight 0
+}
+vrrp_instance VI_1 {
+    interface eth0
+    version 3
+    virtual_router_id 51
+    advert_int 0.1
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+    track_process {
+        proc
+    }
+}
+`, arg))
+	ours.waitState("VI_1", "FAULT", 15*time.Second)
+	cmd := exec.Command(sleepBin, arg)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-done
+	})
+	ours.waitState("VI_1", "MASTER", 15*time.Second)
+	_ = cmd.Process.Kill()
+	<-done
+	ours.waitState("VI_1", "FAULT", 10*time.Second)
+}

@@ -169,6 +169,21 @@ func trackedObjects(c *config.Config, in *config.Instance) []vrrp.TrackedObject 
 			add(vrrp.TrackedObject{Name: trackFilePrefix + t.Name})
 		}
 	}
+	procs := in.TrackProcesses
+	if sg != nil {
+		procs = append(append([]config.Track(nil), procs...), sg.TrackProcesses...)
+	}
+	for _, t := range procs {
+		p, ok := c.TrackProcess(t.Name)
+		if !ok {
+			continue
+		}
+		w, rev := p.Weight, p.Reverse
+		if t.Weighted {
+			w, rev = t.Weight, t.Reverse
+		}
+		add(vrrp.TrackedObject{Name: trackProcessPrefix + t.Name, Weight: w, Reverse: rev})
+	}
 	if !in.DontTrackPrimary && in.Interface != "" {
 		add(vrrp.TrackedObject{Name: trackIfacePrefix + in.Interface})
 	}
@@ -383,6 +398,7 @@ type instanceSpec struct {
 	Inst    config.Instance
 	Scripts []config.Script
 	Files   []config.TrackFile
+	Procs   []config.TrackProcess
 	Group   string
 	Garp    [3]time.Duration
 }
@@ -423,6 +439,17 @@ func specOf(c *config.Config, in *config.Instance) instanceSpec {
 			x := *f
 			x.Pos = config.Pos{}
 			s.Files = append(s.Files, x)
+		}
+	}
+	procs := in.TrackProcesses
+	if sg != nil {
+		procs = append(append([]config.Track(nil), procs...), sg.TrackProcesses...)
+	}
+	for _, t := range procs {
+		if p, ok := c.TrackProcess(t.Name); ok {
+			x := *p
+			x.Pos = config.Pos{}
+			s.Procs = append(s.Procs, x)
 		}
 	}
 	s.Garp = [3]time.Duration{c.Global.VRRPGarpInterval, c.Global.VRRPGnaInterval, 0}
@@ -540,8 +567,8 @@ func daemonProblems(c *config.Config, file string) []config.Warning {
 		add(in.Pos, pre, e...)
 		_, e = vipRules(in)
 		add(in.Pos, pre, e...)
-		if len(in.TrackProcesses) > 0 || len(in.TrackBFDs) > 0 {
-			out = append(out, config.Warning{Pos: in.Pos, Msg: pre + "track_process and track_bfd are not supported by this daemon; ignored"})
+		if len(in.TrackBFDs) > 0 {
+			out = append(out, config.Warning{Pos: in.Pos, Msg: pre + "track_bfd is not supported by this daemon; ignored"})
 		}
 	}
 	_, _, _, e := staticItems(c)

@@ -400,3 +400,60 @@ func TestConfigTestErrors(t *testing.T) {
 		t.Errorf("missing file: exit %d, want 1", code)
 	}
 }
+
+func TestMatchProcess(t *testing.T) {
+	p := procInfo{comm: "sleep", argv: []string{"/usr/bin/sleep", "1000", "extra-arg"}}
+	tests := []struct {
+		tp   config.TrackProcess
+		want bool
+	}{
+		{config.TrackProcess{Process: "sleep"}, true},
+		{config.TrackProcess{Process: "sleeper"}, false},
+		{config.TrackProcess{Process: "/usr/bin/sleep", FullCommand: true}, true},
+		{config.TrackProcess{Process: "sleep", FullCommand: true}, false},
+		{config.TrackProcess{Process: "sleep", Params: []string{"1000", "extra-arg"}}, true},
+		{config.TrackProcess{Process: "sleep", Params: []string{"1000"}}, false},
+		{config.TrackProcess{Process: "sleep", Params: []string{"1000"}, ParamMatch: "initial"}, true},
+		{config.TrackProcess{Process: "sleep", Params: []string{"1000", "extra"}, ParamMatch: "initial"}, false},
+		{config.TrackProcess{Process: "sleep", Params: []string{"1000", "extra"}, ParamMatch: "partial"}, true},
+		{config.TrackProcess{Process: "sleep", Params: []string{"10", "extra"}, ParamMatch: "partial"}, false},
+	}
+	for _, tt := range tests {
+		if got := matchProcess(&tt.tp, p); got != tt.want {
+			t.Errorf("matchProcess(%+v) = %v, want %v", tt.tp, got, tt.want)
+		}
+	}
+	if long := (config.TrackProcess{Process: "a-very-long-process-name"}); !matchProcess(&long, procInfo{comm: "a-very-long-pro"}) {
+		t.Error("names beyond 15 bytes must match the kernel's truncated comm")
+	}
+}
+
+func TestProcessQuorumAndDelay(t *testing.T) {
+	tp := &config.TrackProcess{Quorum: 2, QuorumMax: 3, ForkDelay: time.Second, TermDelay: 2 * time.Second}
+	for n, want := range []bool{false, false, true, true, false} {
+		if got := processUp(tp, n); got != want {
+			t.Errorf("processUp(%d) = %v, want %v", n, got, want)
+		}
+	}
+	t0 := time.Unix(1000, 0)
+	s := &procState{up: false}
+	steps := []struct {
+		at      time.Duration
+		raw     bool
+		changed bool
+		up      bool
+	}{
+		{0, true, false, false},
+		{500 * time.Millisecond, true, false, false},
+		{time.Second, true, true, true},
+		{2 * time.Second, false, false, true},
+		{3 * time.Second, true, false, true}, // flapped back: the down is forgotten
+		{4 * time.Second, false, false, true},
+		{6 * time.Second, false, true, false},
+	}
+	for _, st := range steps {
+		if got := s.step(tp, st.raw, t0.Add(st.at)); got != st.changed || s.up != st.up {
+			t.Errorf("at %v raw %v: changed %v up %v, want %v %v", st.at, st.raw, got, s.up, st.changed, st.up)
+		}
+	}
+}
