@@ -14,30 +14,13 @@ import (
 // dnsResponder answers each UDP query with the datagrams reply returns.
 func dnsResponder(t *testing.T, reply func(q *dns.Msg) [][]byte) netip.AddrPort {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 65535)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			q := new(dns.Msg)
-			if q.Unpack(buf[:n]) != nil {
-				continue
-			}
-			for _, b := range reply(q) {
-				pc.WriteTo(b, from)
-			}
+	return udpServer(t, func(b []byte) [][]byte {
+		q := new(dns.Msg)
+		if q.Unpack(b) != nil {
+			return nil
 		}
-	}()
-	t.Cleanup(func() { pc.Close(); <-done })
-	return addrPort(t, pc.LocalAddr())
+		return reply(q)
+	})
 }
 
 // dnsTCPResponder answers each TCP query with one framed reply.

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// udpServer answers each datagram with reply(payload), if non-nil.
-func udpServer(t *testing.T, reply func([]byte) []byte) netip.AddrPort {
+// udpServer answers each datagram with the datagrams reply(payload) returns.
+func udpServer(t *testing.T, reply func([]byte) [][]byte) netip.AddrPort {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -25,7 +25,7 @@ func udpServer(t *testing.T, reply func([]byte) []byte) netip.AddrPort {
 			if err != nil {
 				return
 			}
-			if r := reply(buf[:n]); r != nil {
+			for _, r := range reply(buf[:n]) {
 				pc.WriteTo(r, from)
 			}
 		}
@@ -35,9 +35,9 @@ func udpServer(t *testing.T, reply func([]byte) []byte) netip.AddrPort {
 }
 
 func TestUDP(t *testing.T) {
-	echo := udpServer(t, func(b []byte) []byte { return append([]byte("re:"), b...) })
-	silent := udpServer(t, func([]byte) []byte { return nil })
-	huge := udpServer(t, func([]byte) []byte { return bytes.Repeat([]byte("z"), 60000) })
+	echo := udpServer(t, func(b []byte) [][]byte { return [][]byte{append([]byte("re:"), b...)} })
+	silent := udpServer(t, func([]byte) [][]byte { return nil })
+	huge := udpServer(t, func([]byte) [][]byte { return [][]byte{bytes.Repeat([]byte("z"), 60000)} })
 	closed := closedPort(t, "udp")
 	tests := []struct {
 		name   string
