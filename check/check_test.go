@@ -15,7 +15,8 @@ import (
 	"github.com/nux-root/keepalived-go/internal/testutil"
 )
 
-// listenTCP returns a loopback listener closed in cleanup.
+// listenTCP returns a loopback listener closed in cleanup. A missing
+// loopback address (no ::1) skips, or fails under KEEPALIVED_GO_REQUIRE_ALL.
 func listenTCP(t *testing.T, network string) net.Listener {
 	t.Helper()
 	addr := "127.0.0.1:0"
@@ -24,7 +25,7 @@ func listenTCP(t *testing.T, network string) net.Listener {
 	}
 	l, err := net.Listen(network, addr)
 	if err != nil {
-		t.Skipf("listen %s: %v", network, err)
+		testutil.Skip(t, "listen %s: %v", network, err)
 	}
 	t.Cleanup(func() { l.Close() })
 	return l
