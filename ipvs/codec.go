@@ -114,34 +114,7 @@ func (a attrs) be16(typ uint16, v uint16) attrs {
 }
 func (a attrs) str(typ uint16, s string) attrs { return a.put(typ, append([]byte(s), 0)) }
 
-// attr is one parsed attribute; Value aliases the input.
-type attr struct {
-	Type  uint16
-	Value []byte
-}
-
 var errMalformed = errors.New("ipvs: malformed netlink attributes")
-
-// parseAttrs splits b into attributes. It never panics.
-func parseAttrs(b []byte) ([]attr, error) {
-	out := make([]attr, 0, 16)
-	for len(b) > 0 {
-		if len(b) < 4 {
-			return nil, fmt.Errorf("%w: %d trailing bytes", errMalformed, len(b))
-		}
-		n := int(ne.Uint16(b))
-		if n < 4 || n > len(b) {
-			return nil, fmt.Errorf("%w: attribute length %d of %d", errMalformed, n, len(b))
-		}
-		out = append(out, attr{Type: ne.Uint16(b[2:]) & 0x3fff, Value: b[4:n]})
-		n = (n + 3) &^ 3
-		if n > len(b) {
-			n = len(b)
-		}
-		b = b[n:]
-	}
-	return out, nil
-}
 
 // forAttrs calls fn for each attribute of b, without allocating; it stops
 // at fn's first error or at malformed input. It never panics.
@@ -288,6 +261,16 @@ func decodeNetmask(f Family, v []byte) (int, error) {
 	return bits.LeadingZeros32(^binary.BigEndian.Uint32(v)), nil
 }
 
+// persistenceNetmask decodes a kernel netmask as [Persistence.Netmask]:
+// the full length, the kernel's default, is 0.
+func persistenceNetmask(f Family, v []byte) (int, error) {
+	n, err := decodeNetmask(f, v)
+	if n == 32 && f == IPv4 || n == 128 && f == IPv6 {
+		n = 0
+	}
+	return n, err
+}
+
 func encodeDest(d Destination) attrs {
 	var a attrs
 	a = a.put(dstAddr, addrBytes(d.Addr.Addr()))
@@ -336,7 +319,13 @@ func nested(payload []byte, typ uint16) ([]byte, error) {
 	return val, nil
 }
 
-func decodeStats(v []byte, wide bool) (Stats, error) {
+// decodeStats parses the 64-bit statistics if the kernel sent them, else
+// the 32-bit ones of older kernels (whose byte counters are 64-bit too).
+func decodeStats(s32, s64 []byte) (Stats, error) {
+	v, wide := s64, true
+	if v == nil {
+		v, wide = s32, false
+	}
 	var s Stats
 	err := forAttrs(v, func(typ uint16, val []byte) error {
 		var x uint64
@@ -392,42 +381,41 @@ func decodeService(payload []byte) (Service, error) {
 	var flags uint32
 	var stats32, stats64 []byte
 	err = forAttrs(body, func(typ uint16, val []byte) error {
-		a := attr{Type: typ, Value: val}
 		var e error
-		switch a.Type {
+		switch typ {
 		case svcAF:
 			var f uint16
-			f, e = getU16(a.Value)
+			f, e = getU16(val)
 			s.Key.Family = Family(f)
 		case svcProtocol:
 			var p uint16
-			p, e = getU16(a.Value)
+			p, e = getU16(val)
 			s.Key.Protocol = Protocol(p)
 		case svcAddr:
-			addr = a.Value
+			addr = val
 		case svcPort:
-			s.Key.Port, e = getBE16(a.Value)
+			s.Key.Port, e = getBE16(val)
 		case svcFWMark:
-			s.Key.FWMark, e = getU32(a.Value)
+			s.Key.FWMark, e = getU32(val)
 		case svcSchedName:
-			s.Scheduler = Scheduler(getStr(a.Value))
+			s.Scheduler = Scheduler(getStr(val))
 		case svcFlags:
-			flags, e = getU32(a.Value)
+			flags, e = getU32(val)
 		case svcTimeout:
 			var t uint32
-			t, e = getU32(a.Value)
+			t, e = getU32(val)
 			s.Persistence.Timeout = time.Duration(t) * time.Second
 		case svcNetmask:
-			mask = a.Value
+			mask = val
 		case svcPEName:
-			s.Persistence.Engine = getStr(a.Value)
+			s.Persistence.Engine = getStr(val)
 		case svcStats:
-			stats32 = a.Value
+			stats32 = val
 		case svcStats64:
-			stats64 = a.Value
+			stats64 = val
 		}
 		if e != nil {
-			return fmt.Errorf("service attribute %d: %w", a.Type, e)
+			return fmt.Errorf("service attribute %d: %w", typ, e)
 		}
 		return nil
 	})
@@ -446,21 +434,11 @@ func decodeService(payload []byte) (Service, error) {
 	if SchedFlags(flags)&flagPersistent == 0 {
 		s.Persistence = Persistence{}
 	} else if mask != nil {
-		n, err := decodeNetmask(s.Key.Family, mask)
-		if err != nil {
+		if s.Persistence.Netmask, err = persistenceNetmask(s.Key.Family, mask); err != nil {
 			return Service{}, err
 		}
-		if n == 32 && s.Key.Family == IPv4 || n == 128 && s.Key.Family == IPv6 {
-			n = 0
-		}
-		s.Persistence.Netmask = n
 	}
-	switch {
-	case stats64 != nil:
-		s.Stats, err = decodeStats(stats64, true)
-	case stats32 != nil:
-		s.Stats, err = decodeStats(stats32, false)
-	}
+	s.Stats, err = decodeStats(stats32, stats64)
 	return s, err
 }
 
@@ -477,51 +455,50 @@ func decodeDest(payload []byte, svcFamily Family) (Destination, error) {
 	fam := svcFamily
 	var stats32, stats64 []byte
 	err = forAttrs(body, func(typ uint16, val []byte) error {
-		a := attr{Type: typ, Value: val}
 		var e error
 		var v uint32
-		switch a.Type {
+		switch typ {
 		case dstAddr:
-			addr = a.Value
+			addr = val
 		case dstPort:
-			port, e = getBE16(a.Value)
+			port, e = getBE16(val)
 		case dstAddrFamily:
 			var f uint16
-			f, e = getU16(a.Value)
+			f, e = getU16(val)
 			fam = Family(f)
 		case dstFwdMethod:
-			v, e = getU32(a.Value)
+			v, e = getU32(val)
 			d.Forward = Forward(v & 7)
 		case dstWeight:
-			v, e = getU32(a.Value)
+			v, e = getU32(val)
 			d.Weight = int(int32(v))
 		case dstUThresh:
-			d.UpperThreshold, e = getU32(a.Value)
+			d.UpperThreshold, e = getU32(val)
 		case dstLThresh:
-			d.LowerThreshold, e = getU32(a.Value)
+			d.LowerThreshold, e = getU32(val)
 		case dstActiveConns:
-			d.Counters.ActiveConns, e = getU32(a.Value)
+			d.Counters.ActiveConns, e = getU32(val)
 		case dstInactConns:
-			d.Counters.InactiveConns, e = getU32(a.Value)
+			d.Counters.InactiveConns, e = getU32(val)
 		case dstPersistConns:
-			d.Counters.PersistConns, e = getU32(a.Value)
+			d.Counters.PersistConns, e = getU32(val)
 		case dstStats:
-			stats32 = a.Value
+			stats32 = val
 		case dstStats64:
-			stats64 = a.Value
+			stats64 = val
 		case dstTunType:
 			var t uint8
-			t, e = getU8(a.Value)
+			t, e = getU8(val)
 			d.TunnelType = TunnelType(t)
 		case dstTunPort:
-			d.TunnelPort, e = getBE16(a.Value)
+			d.TunnelPort, e = getBE16(val)
 		case dstTunFlags:
 			var f uint16
-			f, e = getU16(a.Value)
+			f, e = getU16(val)
 			d.TunnelFlags = TunnelFlags(f)
 		}
 		if e != nil {
-			return fmt.Errorf("real server attribute %d: %w", a.Type, e)
+			return fmt.Errorf("real server attribute %d: %w", typ, e)
 		}
 		return nil
 	})
@@ -536,12 +513,7 @@ func decodeDest(payload []byte, svcFamily Family) (Destination, error) {
 	if d.Forward != Tunnel {
 		d.TunnelType, d.TunnelPort, d.TunnelFlags = 0, 0, 0
 	}
-	switch {
-	case stats64 != nil:
-		d.Counters.Stats, err = decodeStats(stats64, true)
-	case stats32 != nil:
-		d.Counters.Stats, err = decodeStats(stats32, false)
-	}
+	d.Counters.Stats, err = decodeStats(stats32, stats64)
 	return d, err
 }
 
@@ -576,36 +548,35 @@ func decodeDaemon(payload []byte) (SyncDaemon, error) {
 	}
 	var d SyncDaemon
 	err = forAttrs(body, func(typ uint16, val []byte) error {
-		a := attr{Type: typ, Value: val}
 		var e error
-		switch a.Type {
+		switch typ {
 		case daemonState:
 			var v uint32
-			v, e = getU32(a.Value)
+			v, e = getU32(val)
 			d.Role = Role(v)
 		case daemonMcastIfn:
-			d.Interface = getStr(a.Value)
+			d.Interface = getStr(val)
 		case daemonSyncID:
 			var v uint32
-			v, e = getU32(a.Value)
+			v, e = getU32(val)
 			d.SyncID = uint8(v)
 		case daemonSyncMaxLen:
-			d.MaxLen, e = getU16(a.Value)
+			d.MaxLen, e = getU16(val)
 		case daemonGroup:
-			if len(a.Value) >= 4 {
-				d.Group = netip.AddrFrom4([4]byte(a.Value[:4]))
+			if len(val) >= 4 {
+				d.Group = netip.AddrFrom4([4]byte(val[:4]))
 			}
 		case daemonGroup6:
-			if len(a.Value) >= 16 {
-				d.Group = netip.AddrFrom16([16]byte(a.Value[:16]))
+			if len(val) >= 16 {
+				d.Group = netip.AddrFrom16([16]byte(val[:16]))
 			}
 		case daemonPort:
-			d.Port, e = getU16(a.Value)
+			d.Port, e = getU16(val)
 		case daemonTTL:
-			d.TTL, e = getU8(a.Value)
+			d.TTL, e = getU8(val)
 		}
 		if e != nil {
-			return fmt.Errorf("daemon attribute %d: %w", a.Type, e)
+			return fmt.Errorf("daemon attribute %d: %w", typ, e)
 		}
 		return nil
 	})
@@ -626,18 +597,14 @@ func decodeTimeouts(payload []byte) (Timeouts, error) {
 	if len(payload) < 4 {
 		return Timeouts{}, errMalformed
 	}
-	as, err := parseAttrs(payload[4:])
-	if err != nil {
-		return Timeouts{}, err
-	}
 	var t Timeouts
-	for _, a := range as {
-		v, err := getU32(a.Value)
+	err := forAttrs(payload[4:], func(typ uint16, val []byte) error {
+		v, err := getU32(val)
 		if err != nil {
-			return Timeouts{}, err
+			return err
 		}
 		d := time.Duration(v) * time.Second
-		switch a.Type {
+		switch typ {
 		case attrTimeoutTCP:
 			t.TCP = d
 		case attrTimeoutFin:
@@ -645,6 +612,10 @@ func decodeTimeouts(payload []byte) (Timeouts, error) {
 		case attrTimeoutUDP:
 			t.UDP = d
 		}
+		return nil
+	})
+	if err != nil {
+		return Timeouts{}, err
 	}
 	return t, nil
 }

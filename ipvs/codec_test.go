@@ -156,7 +156,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add(reply(encodeDaemon(SyncDaemon{Role: Master, Interface: "lo", SyncID: 1})))
 	f.Add(reply(encodeTimeouts(Timeouts{TCP: time.Second})))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = parseAttrs(b)
+		_ = forAttrs(b, func(uint16, []byte) error { return nil })
 		_, _ = decodeDest(b, IPv4)
 		_, _ = decodeDest(b, IPv6)
 		_, _ = decodeDaemon(b)

@@ -24,6 +24,7 @@ type Netlink struct {
 	seq    atomic.Uint32
 	mu     sync.Mutex // one request on the socket at a time; guards buf
 	buf    []byte
+	life   sync.Mutex // orders closed before wg.Wait against wg.Add in start
 	wg     sync.WaitGroup
 	closed atomic.Bool
 	once   sync.Once
@@ -147,7 +148,9 @@ func Dial(ctx context.Context, cfg Config) (*Manager, error) {
 // ends. It is idempotent.
 func (k *Netlink) Close() error {
 	k.once.Do(func() {
+		k.life.Lock()
 		k.closed.Store(true)
+		k.life.Unlock()
 		done := make(chan struct{})
 		go func() {
 			k.wg.Wait()
@@ -180,32 +183,29 @@ func (k *Netlink) resolveFamily(ctx context.Context) (uint16, error) {
 		}
 		return 0, fmt.Errorf("ipvs: resolve generic netlink family: %w", err)
 	}
-	for _, m := range msgs {
-		if len(m) < 4 {
-			continue
-		}
-		as, err := parseAttrs(m[4:])
-		if err != nil {
-			return 0, err
-		}
-		for _, a := range as {
-			if a.Type == ctrlAttrFamilyID {
-				return getU16(a.Value)
-			}
-		}
+	// The controller answers a non-dump request with one message.
+	if len(msgs) == 0 {
+		return 0, fmt.Errorf("ipvs: no answer from the generic netlink controller: %w", errMalformed)
 	}
-	return 0, fmt.Errorf("ipvs: no family id in the controller's answer: %w", errMalformed)
+	id, err := nested(msgs[0], ctrlAttrFamilyID)
+	if err != nil {
+		return 0, fmt.Errorf("ipvs: resolve generic netlink family: %w", err)
+	}
+	return getU16(id)
 }
 
-// run calls fn on its own goroutine, holding the socket, and waits for it
-// or ctx. Under TCG a goroutine hand-off costs as much as a netlink round
-// trip, so callers batch: one run per State or ExecAll, not per message.
-func (k *Netlink) run(ctx context.Context, fn func() error) error {
+// start runs fn on its own goroutine, holding the socket, and returns the
+// channel of its result. Under TCG a goroutine hand-off costs as much as a
+// netlink round trip, so callers batch: one start per State or ExecAll,
+// not per message.
+func (k *Netlink) start(ctx context.Context, fn func() error) (<-chan error, error) {
+	k.life.Lock()
+	defer k.life.Unlock()
 	if k.closed.Load() {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	ch := make(chan error, 1)
 	k.wg.Add(1)
@@ -215,6 +215,15 @@ func (k *Netlink) run(ctx context.Context, fn func() error) error {
 		defer k.mu.Unlock()
 		ch <- fn()
 	}()
+	return ch, nil
+}
+
+// run calls fn through start and waits for it or ctx.
+func (k *Netlink) run(ctx context.Context, fn func() error) error {
+	ch, err := k.start(ctx, fn)
+	if err != nil {
+		return err
+	}
 	select {
 	case err := <-ch:
 		return err
@@ -240,37 +249,27 @@ func (k *Netlink) do(ctx context.Context, family uint16, req request) ([][]byte,
 // (zero: no bound), and returns at once when ctx ends; the operation in
 // flight then may or may not have happened.
 func (k *Netlink) ExecAll(ctx context.Context, ops []Op, perOp time.Duration) (int, error) {
-	if k.closed.Load() {
-		return 0, ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
 	var n atomic.Int64
 	var abandoned atomic.Bool
-	ch := make(chan error, 1)
-	k.wg.Add(1)
-	go func() {
-		defer k.wg.Done()
-		k.mu.Lock()
-		defer k.mu.Unlock()
+	ch, err := k.start(ctx, func() error {
 		for i, op := range ops {
 			if abandoned.Load() {
-				ch <- context.DeadlineExceeded
-				return
+				return context.DeadlineExceeded
 			}
 			var deadline time.Time
 			if perOp > 0 {
 				deadline = time.Now().Add(perOp)
 			}
 			if err := k.exec(ctx, deadline, op); err != nil {
-				ch <- err
-				return
+				return err
 			}
 			n.Store(int64(i + 1))
 		}
-		ch <- nil
-	}()
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
 	var tick <-chan time.Time
 	if perOp > 0 {
 		t := time.NewTicker(perOp)
@@ -287,7 +286,7 @@ func (k *Netlink) ExecAll(ctx context.Context, ops []Op, perOp time.Duration) (i
 			return int(n.Load()), ctx.Err()
 		case <-tick:
 			cur := n.Load()
-			if cur == last { // no progress for a whole period: stuck
+			if cur == last && int(cur) < len(ops) { // no progress for a whole period: stuck
 				abandoned.Store(true)
 				return int(cur), &OpError{Op: ops[cur], Err: context.DeadlineExceeded}
 			}
@@ -378,14 +377,9 @@ func parseReplies(b []byte, seq uint32, onMsg func([]byte) error) (bool, error) 
 			return false, fmt.Errorf("%w: netlink message length %d", errMalformed, l)
 		}
 		typ := ne.Uint16(b[4:])
-		flags := ne.Uint16(b[6:])
 		mseq := ne.Uint32(b[8:])
 		payload := b[nlmsgHdrLen:l]
-		next := (l + 3) &^ 3
-		if next > len(b) {
-			next = len(b)
-		}
-		b = b[next:]
+		b = b[min((l+3)&^3, len(b)):]
 		if mseq != seq {
 			continue // a late answer to an abandoned request
 		}
@@ -403,7 +397,7 @@ func parseReplies(b []byte, seq uint32, onMsg func([]byte) error) (bool, error) 
 		case unix.NLMSG_NOOP:
 			continue
 		}
-		_ = flags // NLM_F_MULTI or not, the answer ends with DONE (dump) or the ACK
+		// NLM_F_MULTI or not, the answer ends with DONE (dump) or the ACK.
 		if err := onMsg(payload); err != nil {
 			return false, err
 		}
@@ -454,13 +448,20 @@ func (k *Netlink) exec(ctx context.Context, deadline time.Time, op Op) error {
 		return &OpError{Op: op, Err: err}
 	}
 	if _, err := k.roundTrip(ctx, deadline, k.family, req); err != nil {
-		noent := ErrNoModule
-		if op.Kind == UpdateDestination || op.Kind == DeleteDestination {
-			noent = ErrNoDestination
-		}
-		return &OpError{Op: op, Err: classify(err, noent, ErrNoService)}
+		return opError(op, err)
 	}
 	return nil
+}
+
+// opError is the error of op from the kernel's errno: ENOENT means a
+// missing real server for the operations on one, else a missing scheduler
+// or persistence module.
+func opError(op Op, err error) error {
+	noent := ErrNoModule
+	if op.Kind == UpdateDestination || op.Kind == DeleteDestination {
+		noent = ErrNoDestination
+	}
+	return &OpError{Op: op, Err: classify(err, noent, ErrNoService)}
 }
 
 // State implements [Kernel]: one dump of the services, one dump of the

@@ -2,10 +2,8 @@ package ipvs
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/bits"
 	"net"
 	"net/netip"
 	"time"
@@ -92,20 +90,18 @@ func fromMobyService(ms *moby.Service) (Service, error) {
 	s.Flags = SchedFlags(ms.Flags) & userFlags
 	if SchedFlags(ms.Flags)&flagPersistent != 0 {
 		s.Persistence.Timeout = time.Duration(ms.Timeout) * time.Second
-		if s.Key.Family == IPv6 {
-			s.Persistence.Netmask = int(ms.Netmask)
-		} else {
-			s.Persistence.Netmask = bits.LeadingZeros32(^binary.BigEndian.Uint32(ne.AppendUint32(nil, ms.Netmask)))
-		}
-		if n := s.Persistence.Netmask; n == 32 && s.Key.Family == IPv4 || n == 128 {
-			s.Persistence.Netmask = 0
-		}
+		// moby hands the kernel's value over in host order (4 bytes: no error).
+		s.Persistence.Netmask, _ = persistenceNetmask(s.Key.Family, ne.AppendUint32(nil, ms.Netmask))
 	}
-	st := ms.Stats
-	s.Stats = Stats{Conns: uint64(st.Connections), PktsIn: uint64(st.PacketsIn), PktsOut: uint64(st.PacketsOut),
+	s.Stats = fromMobyStats(ms.Stats)
+	return s, nil
+}
+
+// fromMobyStats converts moby's 32-bit statistics (64-bit byte counters).
+func fromMobyStats(st moby.SvcStats) Stats {
+	return Stats{Conns: uint64(st.Connections), PktsIn: uint64(st.PacketsIn), PktsOut: uint64(st.PacketsOut),
 		BytesIn: st.BytesIn, BytesOut: st.BytesOut, CPS: uint64(st.CPS), PPSIn: uint64(st.PPSIn),
 		PPSOut: uint64(st.PPSOut), BPSIn: uint64(st.BPSIn), BPSOut: uint64(st.BPSOut)}
-	return s, nil
 }
 
 func toMobyDest(svc ServiceKey, d Destination) (*moby.Destination, error) {
@@ -142,13 +138,11 @@ func (k *Moby) State(ctx context.Context) (State, error) {
 				if !ok {
 					return fmt.Errorf("%w: real server address %v", errMalformed, md.Address)
 				}
-				ds := md.Stats
 				s.Destinations = append(s.Destinations, Destination{
 					Addr: netip.AddrPortFrom(a.Unmap(), md.Port), Weight: md.Weight,
 					Forward: Forward(md.ConnectionFlags & 7), UpperThreshold: md.UpperThreshold, LowerThreshold: md.LowerThreshold,
 					Counters: Counters{ActiveConns: uint32(md.ActiveConnections), InactiveConns: uint32(md.InactiveConnections),
-						Stats: Stats{Conns: uint64(ds.Connections), PktsIn: uint64(ds.PacketsIn), PktsOut: uint64(ds.PacketsOut),
-							BytesIn: ds.BytesIn, BytesOut: ds.BytesOut, CPS: uint64(ds.CPS)}},
+						Stats: fromMobyStats(moby.SvcStats(md.Stats))},
 				})
 			}
 			st.Services = append(st.Services, s)
@@ -199,11 +193,7 @@ func (k *Moby) Exec(ctx context.Context, op Op) error {
 		return &OpError{Op: op, Err: fmt.Errorf("operation %v unknown: %w", op.Kind, ErrInvalid)}
 	}
 	if err := call(ctx, fn); err != nil {
-		noent := ErrNoModule
-		if op.Kind == UpdateDestination || op.Kind == DeleteDestination {
-			noent = ErrNoDestination
-		}
-		return &OpError{Op: op, Err: classify(err, noent, ErrNoService)}
+		return opError(op, err)
 	}
 	return nil
 }
