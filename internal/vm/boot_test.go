@@ -64,10 +64,12 @@ exit 0`,
 			wantErrMsg: "could not load kernel",
 			wantOut:    "early boot message\n",
 		},
+		// The timeout is generous: the fake must print its two lines
+		// before the deadline even on a loaded machine.
 		{
 			name:       "timeout kills qemu",
 			script:     `printf 'VMTEST START ` + nonce + `\r\nhanging\r\n'; exec sleep 60`,
-			timeout:    300 * time.Millisecond,
+			timeout:    2 * time.Second,
 			wantCode:   1,
 			wantErrMsg: "did not finish within",
 			wantOut:    "hanging\n",
