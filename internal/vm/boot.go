@@ -114,20 +114,17 @@ func Boot(ctx context.Context, cfg BootConfig) (int, error) {
 	lw.flush()
 	log.Debug("vm: qemu exited", "took", time.Since(start).Round(time.Millisecond), "err", waitErr)
 
-	switch {
-	case con.exited:
+	if con.exited {
 		return con.code, nil
-	case ctx.Err() != nil:
-		if !con.started {
-			con.flushPre()
-		}
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return 1, fmt.Errorf("vm: guest did not finish within %s", timeout)
-		}
-		return 1, fmt.Errorf("vm: boot cancelled: %w", ctx.Err())
 	}
 	if !con.started {
 		con.flushPre()
+	}
+	if err := ctx.Err(); err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			return 1, fmt.Errorf("vm: guest did not finish within %s", timeout)
+		}
+		return 1, fmt.Errorf("vm: boot cancelled: %w", err)
 	}
 	detail := ""
 	if waitErr != nil {

@@ -132,6 +132,15 @@ func runTool(ctx context.Context, dir, name string, args ...string) ([]byte, err
 	return stdout.Bytes(), nil
 }
 
+// removeLeftovers removes what an interrupted run left behind: the files
+// and directories matching pattern. Callers hold the cache lock.
+func removeLeftovers(pattern string) {
+	old, _ := filepath.Glob(pattern)
+	for _, o := range old {
+		_ = os.RemoveAll(o)
+	}
+}
+
 func lastBytes(s string, n int) string {
 	if len(s) <= n {
 		return s
@@ -325,12 +334,7 @@ func (k *Kernel) locate(root string) error {
 // unpackKernel downloads pkg, unpacks it next to its final place, runs
 // depmod, and renames it into place with a stamp.
 func unpackKernel(ctx context.Context, dir, pkg string, log *slog.Logger) (*Kernel, error) {
-	// Leftovers of an interrupted run (we hold the lock).
-	if old, _ := filepath.Glob(filepath.Join(dir, "*.tmp-*")); len(old) > 0 {
-		for _, o := range old {
-			_ = os.RemoveAll(o)
-		}
-	}
+	removeLeftovers(filepath.Join(dir, "*.tmp-*"))
 	start := time.Now()
 	dl, err := os.MkdirTemp(dir, "download.tmp-")
 	if err != nil {

@@ -138,11 +138,7 @@ func extractVmlinux(ctx context.Context, k *Kernel) error {
 	if _, err := os.Stat(dst); err == nil {
 		return nil
 	}
-	if old, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), "vmlinux.tmp-*")); len(old) > 0 {
-		for _, o := range old { // left by an interrupted run
-			_ = os.Remove(o)
-		}
-	}
+	removeLeftovers(filepath.Join(filepath.Dir(dst), "vmlinux.tmp-*"))
 	img, err := os.ReadFile(k.Vmlinuz)
 	if err != nil {
 		return fmt.Errorf("vm: %w", err)
