@@ -439,23 +439,14 @@ func (m *Mux) add(sc SessionConfig) (uint32, error) {
 
 // Remove sends AdminDown to the peer and deletes the session.
 func (m *Mux) Remove(ctx context.Context, discr uint32) error {
-	var err error
-	if derr := m.do(ctx, func() {
-		e := m.byDiscr[discr]
-		if e == nil {
-			err = ErrNoSession
-			return
-		}
+	return m.doSession(ctx, discr, func(e *entry) {
 		m.step(e, m.now(), Event{Kind: EventAdminDown, Diag: DiagAdminDown})
 		delete(m.byDiscr, discr)
 		delete(m.byAddr, e.key)
 		if e.idx >= 0 {
 			heap.Remove(&m.heap, e.idx)
 		}
-	}); derr != nil {
-		return derr
-	}
-	return err
+	})
 }
 
 // Inject hands ev (EventAdminDown, EventAdminUp, EventSetTimers,
@@ -464,32 +455,29 @@ func (m *Mux) Inject(ctx context.Context, discr uint32, ev Event) error {
 	if ev.Kind == EventPacket {
 		return errors.New("bfd: packets cannot be injected")
 	}
-	var err error
-	if derr := m.do(ctx, func() {
-		e := m.byDiscr[discr]
-		if e == nil {
-			err = ErrNoSession
-			return
-		}
-		m.step(e, m.now(), ev)
-	}); derr != nil {
-		return derr
-	}
-	return err
+	return m.doSession(ctx, discr, func(e *entry) { m.step(e, m.now(), ev) })
 }
 
 // Session returns the status of session discr.
 func (m *Mux) Session(ctx context.Context, discr uint32) (SessionStatus, error) {
 	var st SessionStatus
+	err := m.doSession(ctx, discr, func(e *entry) { st = e.status() })
+	return st, err
+}
+
+// doSession runs f on the loop with the entry of session discr, or returns
+// [ErrNoSession].
+func (m *Mux) doSession(ctx context.Context, discr uint32, f func(*entry)) error {
 	err := ErrNoSession
 	if derr := m.do(ctx, func() {
 		if e := m.byDiscr[discr]; e != nil {
-			st, err = e.status(), nil
+			f(e)
+			err = nil
 		}
 	}); derr != nil {
-		return st, derr
+		return derr
 	}
-	return st, err
+	return err
 }
 
 // Sessions returns the status of every session.
