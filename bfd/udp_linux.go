@@ -131,21 +131,16 @@ func (t *UDPTransport) openFamily(cfg UDPConfig, v6 bool) error {
 	if v6 {
 		network, wildcard = "udp6", "::"
 	}
-	ports := []struct {
+	type listener struct {
 		port     int
 		multiHop bool
-	}{}
+	}
+	var ports []listener
 	if !cfg.DisableSingleHop {
-		ports = append(ports, struct {
-			port     int
-			multiHop bool
-		}{PortSingleHop, false})
+		ports = append(ports, listener{PortSingleHop, false})
 	}
 	if !cfg.DisableMultiHop {
-		ports = append(ports, struct {
-			port     int
-			multiHop bool
-		}{PortMultiHop, true})
+		ports = append(ports, listener{PortMultiHop, true})
 	}
 	for _, p := range ports {
 		c, err := listen(network, net.JoinHostPort(wildcard, strconv.Itoa(p.port)), cfg, v6, true)
