@@ -5,6 +5,7 @@ package bfd_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
@@ -124,17 +125,7 @@ func TestIntegrationUDP(t *testing.T) {
 	p := bfd.ControlPacket{State: bfd.StateUp, DetectMult: 3, MyDiscriminator: st.RemoteDiscriminator,
 		YourDiscriminator: pairs[0].da, DesiredMinTxInterval: time.Second, RequiredMinRxInterval: time.Second}
 	raw, _ := p.MarshalBinary()
-	if err := b.Do(func() error {
-		c, err := net.ListenPacket("udp4", "192.0.2.2:0")
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		rc, _ := c.(*net.UDPConn).SyscallConn()
-		_ = rc.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TTL, 64) })
-		_, err = c.WriteTo(raw, &net.UDPAddr{IP: net.ParseIP(testutil.PairA4), Port: bfd.PortSingleHop})
-		return err
-	}); err != nil {
+	if err := sendSingleHop(b, 64, raw); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -206,6 +197,31 @@ func linkLocal(t *testing.T, ns *testutil.NetNS) (netip.Addr, int) {
 	return netip.Addr{}, 0
 }
 
+// sendSingleHop sends payload from pair address B in ns to our single-hop
+// port on pair address A with the given TTL.
+func sendSingleHop(ns *testutil.NetNS, ttl int, payload []byte) error {
+	return ns.Do(func() error {
+		c, err := net.ListenPacket("udp4", net.JoinHostPort(testutil.PairB4, "0"))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		rc, err := c.(*net.UDPConn).SyscallConn()
+		if err != nil {
+			return err
+		}
+		var serr error
+		if err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TTL, ttl) }); err != nil {
+			return err
+		}
+		if serr != nil {
+			return fmt.Errorf("set TTL %d: %w", ttl, serr)
+		}
+		_, err = c.WriteTo(payload, &net.UDPAddr{IP: net.ParseIP(testutil.PairA4), Port: bfd.PortSingleHop})
+		return err
+	})
+}
+
 // TestIntegrationUDPReadFrom reads through Transport.ReadFrom (no Mux) and
 // checks what the transport reports about a datagram.
 func TestIntegrationUDPReadFrom(t *testing.T) {
@@ -224,33 +240,38 @@ func TestIntegrationUDPReadFrom(t *testing.T) {
 		t.Errorf("source port %d", tr.SourcePort())
 	}
 	_, idxA := linkLocal(t, a)
-	if err := b.Do(func() error {
-		c, err := net.ListenPacket("udp4", "192.0.2.2:0")
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		rc, _ := c.(*net.UDPConn).SyscallConn()
-		_ = rc.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_TTL, 200) })
-		_, err = c.WriteTo([]byte("hello"), &net.UDPAddr{IP: net.ParseIP(testutil.PairA4), Port: bfd.PortSingleHop})
-		return err
-	}); err != nil {
+	if err := sendSingleHop(b, 200, []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 64)
-	n, m, err := tr.ReadFrom(buf)
-	if err != nil {
-		t.Fatal(err)
+	type result struct {
+		b   []byte
+		m   bfd.Meta
+		err error
+	}
+	got := make(chan result, 1)
+	go func() { // tr.Close (deferred) ends it if nothing arrives
+		buf := make([]byte, 64)
+		n, m, err := tr.ReadFrom(buf)
+		got <- result{buf[:n], m, err}
+	}()
+	var r result
+	select {
+	case r = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no datagram read within 10 s")
+	}
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
 	want := bfd.Meta{Peer: pairB4, Local: pairA4, IfIndex: idxA, TTL: 200}
-	if string(buf[:n]) != "hello" || m != want {
-		t.Errorf("ReadFrom = %q %+v, want hello %+v", buf[:n], m, want)
+	if string(r.b) != "hello" || r.m != want {
+		t.Errorf("ReadFrom = %q %+v, want hello %+v", r.b, r.m, want)
 	}
 	if err := tr.WriteTo([]byte("x"), bfd.Meta{Peer: pairB6}); err == nil {
 		t.Error("WriteTo an IPv6 peer without an IPv6 socket succeeded")
 	}
 	_ = tr.Close()
-	if _, _, err := tr.ReadFrom(buf); !errors.Is(err, net.ErrClosed) {
+	if _, _, err := tr.ReadFrom(make([]byte, 64)); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("ReadFrom after Close = %v", err)
 	}
 }
