@@ -62,10 +62,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: vmexec /path/to/pkg.test [-test.flags...]   (a go test -exec wrapper)")
 		return 2
 	}
+	fail := func(code int, err error) int {
+		fmt.Fprintf(stderr, "vmexec: %v\n", err)
+		return code
+	}
 	bin, err := filepath.Abs(args[0])
 	if err != nil {
-		fmt.Fprintf(stderr, "vmexec: %v\n", err)
-		return 2
+		return fail(2, err)
 	}
 	verbose := os.Getenv(envVerbose) == "1"
 	level := slog.LevelInfo // only the one-time kernel preparation logs at Info
@@ -77,21 +80,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	testArgs := guestArgs(args[1:])
 	timeout, err := pickTimeout(os.Getenv(envTimeout), testArgs)
 	if err != nil {
-		fmt.Fprintf(stderr, "vmexec: %v\n", err)
-		return 2
+		return fail(2, err)
 	}
 	mem := 0
 	if s := os.Getenv(envMemory); s != "" {
 		if mem, err = strconv.Atoi(s); err != nil || mem < 128 {
-			fmt.Fprintf(stderr, "vmexec: %s=%q: want MiB >= 128\n", envMemory, s)
-			return 2
+			return fail(2, fmt.Errorf("%s=%q: want MiB >= 128", envMemory, s))
 		}
 	}
 	testdata := ""
 	if fi, err := os.Stat("testdata"); err == nil && fi.IsDir() {
 		if testdata, err = filepath.Abs("testdata"); err != nil {
-			fmt.Fprintf(stderr, "vmexec: %v\n", err)
-			return 2
+			return fail(2, err)
 		}
 	}
 
@@ -99,22 +99,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	if err := vm.CheckStatic(bin); err != nil {
-		fmt.Fprintf(stderr, "vmexec: %v\n", err)
-		return 1
+		return fail(1, err)
 	}
 	// A package whose TestMain does not call vm.Main cannot run in the VM.
 	// That is fine when none of its tests is selected (go test -exec vmexec
 	// -run '^TestKernel' ./... reaches every package), an error otherwise.
 	aware, err := vm.UsesMain(bin)
 	if err != nil {
-		fmt.Fprintf(stderr, "vmexec: %v\n", err)
-		return 1
+		return fail(1, err)
 	}
 	if !aware {
 		names, err := listTests(ctx, bin, testArgs)
 		if err != nil {
-			fmt.Fprintf(stderr, "vmexec: %v\n", err)
-			return 1
+			return fail(1, err)
 		}
 		if len(names) == 0 {
 			fmt.Fprintln(stdout, "testing: warning: no tests to run\nPASS")
@@ -171,20 +168,30 @@ func guestArgs(args []string) []string {
 	return out
 }
 
-// runPattern returns the value of the last -test.run flag, or "".
-func runPattern(args []string) string {
-	pat := ""
+// flagValues returns the values given to the flag name ("test.run") in
+// args, in order, in either form: -name=value or -name value.
+func flagValues(args []string, name string) []string {
+	var vals []string
 	for i, a := range args {
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if name != "test.run" {
+		n, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if n != name {
 			continue
 		}
 		if !hasVal && i+1 < len(args) {
 			val = args[i+1]
 		}
-		pat = val
+		vals = append(vals, val)
 	}
-	return pat
+	return vals
+}
+
+// runPattern returns the value of the last -test.run flag, or "".
+func runPattern(args []string) string {
+	vals := flagValues(args, "test.run")
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[len(vals)-1]
 }
 
 // listTests runs the binary on the host with -test.list (which lists and
@@ -246,14 +253,7 @@ func pickTimeout(env string, args []string) (time.Duration, error) {
 		}
 		return d, nil
 	}
-	for i, a := range args {
-		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if name != "test.timeout" {
-			continue
-		}
-		if !hasVal && i+1 < len(args) {
-			val = args[i+1]
-		}
+	for _, val := range flagValues(args, "test.timeout") {
 		if d, err := time.ParseDuration(val); err == nil && d > 0 {
 			return d + 2*time.Minute, nil
 		}
