@@ -175,45 +175,47 @@ type batchKernel interface {
 	ExecAll(ctx context.Context, ops []Op, perOp time.Duration) (int, error)
 }
 
+// exec performs ops, stopping at the first error, and tracks what
+// succeeded.
 func (m *Manager) exec(ctx context.Context, ops []Op) (Changes, error) {
+	n, err := m.execN(ctx, ops)
 	var ch Changes
-	if bk, ok := m.k.(batchKernel); ok && len(ops) > 1 {
-		n, err := bk.ExecAll(ctx, ops, m.timeout)
-		for _, op := range ops[:n] {
-			m.owned.Track(op)
-			ch.Ops = append(ch.Ops, op)
-		}
-		if err != nil {
-			var oe *OpError
-			if !errors.As(err, &oe) && n < len(ops) {
-				err = &OpError{Op: ops[n], Err: err}
-			}
-			m.log.Warn("ipvs operation failed", "err", err)
-			return ch, err
-		}
-		m.log.Info("ipvs reconciled", "ops", len(ch.Ops))
-		return ch, nil
+	if n > 0 {
+		ch.Ops = ops[:n:n]
 	}
-	for _, op := range ops {
+	for _, op := range ch.Ops {
+		m.owned.Track(op)
+	}
+	if err != nil {
+		var oe *OpError
+		if !errors.As(err, &oe) && n < len(ops) {
+			err = &OpError{Op: ops[n], Err: err}
+		}
+		m.log.Warn("ipvs operation failed", "err", err)
+		return ch, err
+	}
+	if n > 0 {
+		m.log.Info("ipvs reconciled", "ops", n)
+	}
+	return ch, nil
+}
+
+// execN performs ops in order, in one batch when the kernel can, each
+// bounded by the call timeout, and returns how many succeeded.
+func (m *Manager) execN(ctx context.Context, ops []Op) (int, error) {
+	if bk, ok := m.k.(batchKernel); ok && len(ops) > 1 {
+		return bk.ExecAll(ctx, ops, m.timeout)
+	}
+	for i, op := range ops {
 		cctx, cancel := m.callCtx(ctx)
 		err := m.k.Exec(cctx, op)
 		cancel()
 		if err != nil {
-			m.log.Warn("ipvs operation failed", "op", op.String(), "err", err)
-			var oe *OpError
-			if !errors.As(err, &oe) {
-				err = &OpError{Op: op, Err: err}
-			}
-			return ch, err
+			return i, err
 		}
 		m.log.Debug("ipvs operation", "op", op.String())
-		m.owned.Track(op)
-		ch.Ops = append(ch.Ops, op)
 	}
-	if len(ch.Ops) > 0 {
-		m.log.Info("ipvs reconciled", "ops", len(ch.Ops))
-	}
-	return ch, nil
+	return len(ops), nil
 }
 
 // Owned returns a copy of what the manager created and still owns.
@@ -234,9 +236,9 @@ func (m *Manager) State(ctx context.Context) (State, error) {
 	return m.state(ctx)
 }
 
-// Zero clears the statistics of service k, or of every service when k is
-// the zero key.
-func (m *Manager) Zero(ctx context.Context, k ServiceKey) error {
+// call runs fn with a context bounded by the call timeout, serialized
+// with the manager's other calls, unless the manager is closed.
+func (m *Manager) call(ctx context.Context, fn func(context.Context) error) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -244,7 +246,13 @@ func (m *Manager) Zero(ctx context.Context, k ServiceKey) error {
 	}
 	cctx, cancel := m.callCtx(ctx)
 	defer cancel()
-	return m.k.Zero(cctx, k)
+	return fn(cctx)
+}
+
+// Zero clears the statistics of service k, or of every service when k is
+// the zero key.
+func (m *Manager) Zero(ctx context.Context, k ServiceKey) error {
+	return m.call(ctx, func(ctx context.Context) error { return m.k.Zero(ctx, k) })
 }
 
 // StartSyncDaemon starts a connection-sync daemon.
@@ -252,38 +260,22 @@ func (m *Manager) StartSyncDaemon(ctx context.Context, d SyncDaemon) error {
 	if err := d.Validate(); err != nil {
 		return err
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
-	}
-	cctx, cancel := m.callCtx(ctx)
-	defer cancel()
-	return m.k.StartDaemon(cctx, d)
+	return m.call(ctx, func(ctx context.Context) error { return m.k.StartDaemon(ctx, d) })
 }
 
 // StopSyncDaemon stops the sync daemon of role r.
 func (m *Manager) StopSyncDaemon(ctx context.Context, r Role) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return ErrClosed
-	}
-	cctx, cancel := m.callCtx(ctx)
-	defer cancel()
-	return m.k.StopDaemon(cctx, r)
+	return m.call(ctx, func(ctx context.Context) error { return m.k.StopDaemon(ctx, r) })
 }
 
 // SyncDaemons returns the running sync daemons.
 func (m *Manager) SyncDaemons(ctx context.Context) ([]SyncDaemon, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed {
-		return nil, ErrClosed
-	}
-	cctx, cancel := m.callCtx(ctx)
-	defer cancel()
-	return m.k.Daemons(cctx)
+	var ds []SyncDaemon
+	err := m.call(ctx, func(ctx context.Context) (err error) {
+		ds, err = m.k.Daemons(ctx)
+		return err
+	})
+	return ds, err
 }
 
 // Stop removes every service and real server the manager created (at once,
