@@ -54,35 +54,40 @@ type node struct {
 	rec *recorder
 }
 
-// startMux starts a mux on the network; it stops at the end of the test.
-func startMux(t *testing.T, ctx context.Context, wg *sync.WaitGroup, n *bfdtest.Network, seed uint64, addrs ...netip.Addr) *node {
+// startMux starts a mux with cfg on the network, recording its state
+// changes; it stops when ctx ends, at the latest at the end of the test.
+func startMux(t *testing.T, ctx context.Context, n *bfdtest.Network, cfg bfd.MuxConfig, addrs ...netip.Addr) *node {
 	t.Helper()
 	tr, err := n.Listen(addrs...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
-	m, err := bfd.NewMux(bfd.MuxConfig{OnTransition: rec.add, Rand: rand.NewPCG(seed, 1)}, tr)
+	cfg.OnTransition = rec.add
+	m, err := bfd.NewMux(cfg, tr)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := m.Run(ctx); err != nil {
 			t.Errorf("Run: %v", err)
 		}
 	})
+	t.Cleanup(func() { cancel(); wg.Wait() })
 	return &node{mux: m, tr: tr, rec: rec}
 }
 
+// seeded is a MuxConfig with a deterministic random source.
+func seeded(seed uint64) bfd.MuxConfig { return bfd.MuxConfig{Rand: rand.NewPCG(seed, 1)} }
+
 func TestMuxSessionsComeUpAndDetect(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		defer cancel()
+		ctx := t.Context()
 		n := bfdtest.NewNetwork()
-		a := startMux(t, ctx, &wg, n, 1, addrA)
-		b := startMux(t, ctx, &wg, n, 2, addrB)
+		a := startMux(t, ctx, n, seeded(1), addrA)
+		b := startMux(t, ctx, n, seeded(2), addrB)
 		da, err := a.mux.Add(ctx, bfd.SessionConfig{Peer: addrB, Local: addrA})
 		if err != nil {
 			t.Fatal(err)
@@ -170,18 +175,15 @@ func TestMuxSessionsComeUpAndDetect(t *testing.T) {
 func TestMuxManySessions(t *testing.T) {
 	const n = 100
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		defer cancel()
+		ctx := t.Context()
 		nw := bfdtest.NewNetwork()
 		var as, bs []netip.Addr
 		for i := range n {
 			as = append(as, netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)}))
 			bs = append(bs, netip.AddrFrom4([4]byte{203, 0, 113, byte(i + 1)}))
 		}
-		a := startMux(t, ctx, &wg, nw, 1, as...)
-		b := startMux(t, ctx, &wg, nw, 2, bs...)
+		a := startMux(t, ctx, nw, seeded(1), as...)
+		b := startMux(t, ctx, nw, seeded(2), bs...)
 		for i := range n {
 			cfg := bfd.Config{DesiredMinTxInterval: 50 * time.Millisecond, RequiredMinRxInterval: 50 * time.Millisecond}
 			if _, err := a.mux.Add(ctx, bfd.SessionConfig{Peer: bs[i], Local: as[i], Config: cfg}); err != nil {
@@ -218,12 +220,9 @@ func TestMuxManySessions(t *testing.T) {
 
 func TestMuxDemux(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		defer cancel()
+		ctx := t.Context()
 		n := bfdtest.NewNetwork()
-		a := startMux(t, ctx, &wg, n, 1, addrA)
+		a := startMux(t, ctx, n, seeded(1), addrA)
 		raw, err := n.Listen(addrB)
 		if err != nil {
 			t.Fatal(err)
@@ -305,31 +304,18 @@ func TestMuxDemux(t *testing.T) {
 
 func TestMuxFakeClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		defer cancel()
+		ctx := t.Context()
 		clk := bfdtest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		n := bfdtest.NewNetwork()
-		var muxes []*bfd.Mux
-		var recs []*recorder
-		for i, addr := range []netip.Addr{addrA, addrB} {
-			tr, _ := n.Listen(addr)
-			rec := &recorder{}
-			m, err := bfd.NewMux(bfd.MuxConfig{Clock: clk, OnTransition: rec.add, Rand: rand.NewPCG(uint64(i), 9)}, tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			wg.Go(func() { _ = m.Run(ctx) })
-			muxes, recs = append(muxes, m), append(recs, rec)
-		}
-		da, _ := muxes[0].Add(ctx, bfd.SessionConfig{Peer: addrB})
-		if _, err := muxes[1].Add(ctx, bfd.SessionConfig{Peer: addrA}); err != nil {
+		a := startMux(t, ctx, n, bfd.MuxConfig{Clock: clk, Rand: rand.NewPCG(0, 9)}, addrA)
+		b := startMux(t, ctx, n, bfd.MuxConfig{Clock: clk, Rand: rand.NewPCG(1, 9)}, addrB)
+		da, _ := a.mux.Add(ctx, bfd.SessionConfig{Peer: addrB})
+		if _, err := b.mux.Add(ctx, bfd.SessionConfig{Peer: addrA}); err != nil {
 			t.Fatal(err)
 		}
 		synctest.Wait()
 		clk.Advance(5*time.Second, synctest.Wait)
-		if c, _ := recs[0].last(da); c.To != bfd.StateUp {
+		if c, _ := a.rec.last(da); c.To != bfd.StateUp {
 			t.Fatalf("with fake clock: %+v", c)
 		}
 		if _, ok := clk.Next(); !ok {
@@ -353,9 +339,6 @@ func TestMuxLifecycle(t *testing.T) {
 		if err := m.Run(ctx); err == nil {
 			t.Error("second Run accepted")
 		}
-		short, cancelShort := context.WithCancel(t.Context())
-		cancelShort()
-		_ = short
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("Run = %v", err)
@@ -407,13 +390,10 @@ func TestMuxAuthenticated(t *testing.T) {
 	for _, typ := range []bfd.AuthType{bfd.AuthSimplePassword, bfd.AuthKeyedMD5, bfd.AuthMeticulousKeyedSHA1} {
 		t.Run(typ.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				ctx, cancel := context.WithCancel(t.Context())
-				var wg sync.WaitGroup
-				defer wg.Wait()
-				defer cancel()
+				ctx := t.Context()
 				n := bfdtest.NewNetwork()
-				a := startMux(t, ctx, &wg, n, 1, addrA)
-				b := startMux(t, ctx, &wg, n, 2, addrB)
+				a := startMux(t, ctx, n, seeded(1), addrA)
+				b := startMux(t, ctx, n, seeded(2), addrB)
 				auth := bfd.AuthConfig{Type: typ, KeyID: 5, Key: []byte("s3cret")}
 				cfg := bfd.Config{Auth: auth, DesiredMinTxInterval: 20 * time.Millisecond, RequiredMinRxInterval: 20 * time.Millisecond}
 				da, _ := a.mux.Add(ctx, bfd.SessionConfig{Peer: addrB, Config: cfg})
@@ -442,21 +422,12 @@ func TestMuxAuthenticated(t *testing.T) {
 // diagnostic 3 at once instead of waiting for the detection time.
 func TestMuxGoodbye(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
+		ctx := t.Context()
 		ctxA, cancelA := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		defer cancel()
 		n := bfdtest.NewNetwork()
-		a := startMux(t, ctxA, &wg, n, 1, addrA)
-		trB, _ := n.Listen(addrB)
+		a := startMux(t, ctxA, n, seeded(1), addrA)
 		events := make(chan bfd.StateChange, 1)
-		mb, err := bfd.NewMux(bfd.MuxConfig{Events: events}, trB)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Go(func() { _ = mb.Run(ctx) })
-		b := &node{mux: mb, tr: trB, rec: &recorder{}}
+		b := startMux(t, ctx, n, bfd.MuxConfig{Events: events}, addrB)
 		if _, err := a.mux.Add(ctx, bfd.SessionConfig{Peer: addrB}); err != nil {
 			t.Fatal(err)
 		}
