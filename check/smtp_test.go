@@ -12,11 +12,15 @@ import (
 )
 
 // smtpResponder is a minimal SMTP server: greeting, then one reply per
-// command line, recording the commands.
+// command line, recording the commands. With nil replies it hangs up after
+// the greeting.
 func smtpResponder(greeting string, replies map[string]string, got chan<- string) func(net.Conn) {
 	return func(c net.Conn) {
 		c.SetDeadline(time.Now().Add(5 * time.Second))
 		c.Write([]byte(greeting))
+		if replies == nil {
+			return
+		}
 		br := bufio.NewReader(c)
 		for range 10 {
 			line, err := br.ReadString('\n')
@@ -59,22 +63,13 @@ func TestSMTP(t *testing.T) {
 		{"code changes mid reply", SMTP{}, "220-a\r\n250 b\r\n", ok, ReasonProtocol, nil},
 		{"garbage greeting", SMTP{}, "SSH-2.0-OpenSSH\r\n", ok, ReasonProtocol, nil},
 		{"bad separator", SMTP{}, "220_x\r\n", ok, ReasonProtocol, nil},
-		{"hang up", SMTP{}, "220 mx\r\n", map[string]string{}, ReasonProtocol, nil},
+		{"hang up", SMTP{}, "220 mx\r\n", nil, ReasonProtocol, nil},
 		{"bad helo name", SMTP{HeloName: "a b"}, "220 mx\r\n", ok, ReasonConfig, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := make(chan string, 10)
-			replies := tt.replies
-			if tt.name == "hang up" {
-				l := listenTCP(t, "tcp4")
-				serve(t, l, func(c net.Conn) { c.Write([]byte("220 mx\r\n")) })
-				tt.s.Addr = addrPort(t, l.Addr())
-			} else {
-				l := listenTCP(t, "tcp4")
-				serve(t, l, smtpResponder(tt.greeting, replies, got))
-				tt.s.Addr = addrPort(t, l.Addr())
-			}
+			tt.s.Addr = hostile(t, smtpResponder(tt.greeting, tt.replies, got))
 			err := tt.s.Check(ctxTimeout(t, 2*time.Second))
 			checkResult(t, err, tt.reason, nil)
 			if tt.commands != nil {
