@@ -1,6 +1,7 @@
 package ipvs
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -107,8 +108,8 @@ func (k ServiceKey) String() string {
 // Compare orders keys: family, fwmark services after address services, then
 // protocol, address, port, mark.
 func (k ServiceKey) Compare(o ServiceKey) int {
-	if k.Family != o.Family {
-		return cmpInt(int(k.Family), int(o.Family))
+	if c := cmp.Compare(k.Family, o.Family); c != 0 {
+		return c
 	}
 	if k.IsFWMark() != o.IsFWMark() {
 		if k.IsFWMark() {
@@ -116,26 +117,16 @@ func (k ServiceKey) Compare(o ServiceKey) int {
 		}
 		return -1
 	}
-	if k.Protocol != o.Protocol {
-		return cmpInt(int(k.Protocol), int(o.Protocol))
+	if c := cmp.Compare(k.Protocol, o.Protocol); c != 0 {
+		return c
 	}
 	if c := k.Addr.Compare(o.Addr); c != 0 {
 		return c
 	}
-	if k.Port != o.Port {
-		return cmpInt(int(k.Port), int(o.Port))
+	if c := cmp.Compare(k.Port, o.Port); c != 0 {
+		return c
 	}
-	return cmpInt(int(k.FWMark), int(o.FWMark))
-}
-
-func cmpInt(a, b int) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Compare(k.FWMark, o.FWMark)
 }
 
 func (k ServiceKey) validate() []error {

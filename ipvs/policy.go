@@ -229,18 +229,17 @@ func (p *Policy) SetWeight(addr netip.AddrPort, weight int) []Event {
 }
 
 func (p *Policy) update(r *rsState) []Event {
+	up := r.healthy()
+	changed := up != r.up
+	r.up = up
+	sum, n := p.liveWeight()
 	var evs []Event
-	sum, _ := p.liveWeight()
-	if h := r.healthy(); h != r.up {
-		r.up = h
-		sum, _ = p.liveWeight()
-		k := RealServerDown
-		if h {
-			k = RealServerUp
-		}
-		evs = append(evs, Event{Kind: k, Addr: r.cfg.Destination.Addr, Weight: sum})
+	switch {
+	case changed && up:
+		evs = append(evs, Event{Kind: RealServerUp, Addr: r.cfg.Destination.Addr, Weight: sum})
+	case changed:
+		evs = append(evs, Event{Kind: RealServerDown, Addr: r.cfg.Destination.Addr, Weight: sum})
 	}
-	_, n := p.liveWeight()
 	q, h := p.vs.Quorum, p.vs.Hysteresis
 	switch {
 	case p.quorumUp && (n == 0 || sum < q-h):
