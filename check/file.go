@@ -73,12 +73,16 @@ func (f File) eval(ctx context.Context, v int64) (int, bool, error) {
 		}
 		return 0, false, fail(ctx, "file", f.Path, ReasonFile, fmt.Errorf("value %d", v))
 	}
-	w := v * int64(f.Weight)
+	// v is within the int32 range; so, clamped, is the weight, and their
+	// product cannot overflow.
+	w := v * clampInt32(int64(f.Weight))
 	if f.Reverse {
 		w = -w
 	}
-	return int(max(min(w, math.MaxInt32), math.MinInt32)), true, nil
+	return int(clampInt32(w)), true, nil
 }
+
+func clampInt32(v int64) int64 { return max(min(v, math.MaxInt32), math.MinInt32) }
 
 // ParseTrackValue returns the leading decimal integer of b as C's strtol
 // would: leading white space and an optional sign, then digits up to the
@@ -103,5 +107,5 @@ func ParseTrackValue(b []byte) int64 {
 	if neg {
 		v = -v
 	}
-	return max(min(v, math.MaxInt32), math.MinInt32)
+	return clampInt32(v)
 }

@@ -56,8 +56,18 @@ func TestFile(t *testing.T) {
 		})
 	}
 	big := write("big", "99999999999")
-	if w, _, _ := (File{Path: big, Weight: 1000}).CheckWeight(context.Background()); w != math.MaxInt32 {
-		t.Errorf("weight not clamped: %d", w)
+	for _, tt := range []struct {
+		f    File
+		want int
+	}{
+		{File{Path: big, Weight: 1000}, math.MaxInt32},
+		{File{Path: three, Weight: math.MaxInt}, math.MaxInt32},
+		{File{Path: three, Weight: math.MaxInt, Reverse: true}, math.MinInt32},
+		{File{Path: neg, Weight: math.MinInt}, math.MaxInt32},
+	} {
+		if w, _, _ := tt.f.CheckWeight(context.Background()); w != tt.want {
+			t.Errorf("%+v: weight %d, want %d (clamped)", tt.f, w, tt.want)
+		}
 	}
 }
 
