@@ -137,13 +137,15 @@ func TestInteropFRR(t *testing.T) {
 			if c.To != bfd.StateDown || c.Diag != bfd.DiagControlDetectExpired || c.Reason != bfd.ReasonDetectExpired {
 				t.Errorf("down transition %+v", c)
 			}
-			// Down exactly one detection time after the last packet from FRR
-			// (the slack absorbs scheduling on a loaded machine), which
-			// itself came before the kill.
-			if silent := c.At.Sub(down.LastReceived); silent < st.DetectionTime || silent > st.DetectionTime+250*time.Millisecond {
+			// Down no earlier than one detection time after the last packet
+			// from FRR, which itself came before the kill. The upper bounds
+			// are generous multiples of the detection time: on a loaded
+			// machine the loop may run late, but never a whole detection
+			// time late three times over.
+			if silent := c.At.Sub(down.LastReceived); silent < st.DetectionTime || silent > 3*st.DetectionTime {
 				t.Errorf("Down %v after the last packet, detection time %v", silent, st.DetectionTime)
 			}
-			if down.LastReceived.After(killed.Add(50 * time.Millisecond)) {
+			if down.LastReceived.After(killed.Add(st.DetectionTime)) {
 				t.Errorf("packet received %v after the kill", down.LastReceived.Sub(killed))
 			}
 			t.Logf("kill → Down (diag %v) in %v (detection time %v)", c.Diag, c.At.Sub(killed), st.DetectionTime)
