@@ -112,14 +112,15 @@ func (w *printer) boolPtr(kw string, v *bool) {
 
 func (w *printer) num(kw string, v int) { w.line(kw, strconv.Itoa(v)) }
 
-// nz prints a number whose zero value is invalid (and so means "default").
+// nz prints a number unless it is zero (an invalid value that means
+// "default", or an optional setting left out).
 func (w *printer) nz(kw string, v int) {
 	if v != 0 {
 		w.num(kw, v)
 	}
 }
 
-// dnz prints a duration whose zero value is invalid.
+// dnz prints a duration unless it is zero (as nz).
 func (w *printer) dnz(kw string, v time.Duration) {
 	if v != 0 {
 		w.dur(kw, v)
@@ -148,6 +149,39 @@ func (w *printer) notify(kw string, n Notify) {
 	w.line(words...)
 }
 
+// listBlock prints the block kw with one line for each item, unless there
+// are no items.
+func listBlock[T any](w *printer, kw string, items []T, words func(T) []string) {
+	if len(items) == 0 {
+		return
+	}
+	w.open(kw)
+	for _, it := range items {
+		w.line(words(it)...)
+	}
+	w.close()
+}
+
+// nameBlock prints the block kw with one quoted name a line, even when
+// there are none.
+func (w *printer) nameBlock(kw string, names []string) {
+	w.open(kw)
+	for _, n := range names {
+		w.line(quote(n))
+	}
+	w.close()
+}
+
+func quoteWords(s string) []string { return []string{quote(s)} }
+
+// addrPortWords returns "kw ADDRESS [PORT]" (no port when it is zero).
+func addrPortWords(kw string, a netip.Addr, port uint16) []string {
+	if port == 0 {
+		return []string{kw, a.String()}
+	}
+	return []string{kw, a.String(), strconv.Itoa(int(port))}
+}
+
 func (w *printer) other(ds []Directive) {
 	for _, d := range ds {
 		words := []string{d.Keyword}
@@ -160,63 +194,28 @@ func (w *printer) other(ds []Directive) {
 
 func (w *printer) config(c *Config) {
 	w.global(&c.Global)
-	if len(c.StaticAddresses) > 0 {
-		w.open("static_ipaddress")
-		for _, a := range c.StaticAddresses {
-			w.line(addressWords(a)...)
+	listBlock(w, "static_ipaddress", c.StaticAddresses, addressWords)
+	listBlock(w, "static_routes", c.StaticRoutes, routeWords)
+	listBlock(w, "static_rules", c.StaticRules, ruleWords)
+	listBlock(w, "linkbeat_interfaces", c.LinkbeatInterfaces, func(l LinkbeatInterface) []string {
+		if l.Type != "" {
+			return []string{quote(l.Name), l.Type}
 		}
-		w.close()
-	}
-	if len(c.StaticRoutes) > 0 {
-		w.open("static_routes")
-		for _, r := range c.StaticRoutes {
-			w.line(routeWords(r)...)
-		}
-		w.close()
-	}
-	if len(c.StaticRules) > 0 {
-		w.open("static_rules")
-		for _, r := range c.StaticRules {
-			w.line(ruleWords(r)...)
-		}
-		w.close()
-	}
-	if len(c.LinkbeatInterfaces) > 0 {
-		w.open("linkbeat_interfaces")
-		for _, l := range c.LinkbeatInterfaces {
-			if l.Type != "" {
-				w.line(quote(l.Name), l.Type)
-			} else {
-				w.line(quote(l.Name))
-			}
-		}
-		w.close()
-	}
-	if len(c.InterfaceDelays) > 0 {
-		w.open("interface_up_down_delays")
-		for _, e := range c.InterfaceDelays {
-			w.line(quote(e.Name), fmtSeconds(e.Down), fmtSeconds(e.Up))
-		}
-		w.close()
-	}
+		return quoteWords(l.Name)
+	})
+	listBlock(w, "interface_up_down_delays", c.InterfaceDelays, func(e InterfaceDelay) []string {
+		return []string{quote(e.Name), fmtSeconds(e.Down), fmtSeconds(e.Up)}
+	})
 	for _, g := range c.TrackGroups {
 		w.open("track_group", quote(g.Name))
-		w.open("group")
-		for _, m := range g.Group {
-			w.line(quote(m))
-		}
-		w.close()
+		w.nameBlock("group", g.Group)
 		w.close()
 	}
 	for _, g := range c.GarpGroups {
 		w.open("garp_group")
 		w.dur("garp_interval", g.GarpInterval)
 		w.dur("gna_interval", g.GnaInterval)
-		w.open("interfaces")
-		for _, i := range g.Interfaces {
-			w.line(quote(i))
-		}
-		w.close()
+		w.nameBlock("interfaces", g.Interfaces)
 		w.close()
 	}
 	if s := c.SSL; s != nil {
@@ -234,9 +233,7 @@ func (w *printer) config(c *Config) {
 		w.open("vrrp_script", quote(s.Name))
 		w.str("script", s.Script)
 		w.dnz("interval", s.Interval)
-		if s.Timeout != 0 {
-			w.dur("timeout", s.Timeout)
-		}
+		w.dnz("timeout", s.Timeout)
 		w.weight(s.Weight, s.Reverse)
 		w.nz("rise", s.Rise)
 		w.nz("fall", s.Fall)
@@ -269,18 +266,10 @@ func (w *printer) config(c *Config) {
 		w.str("param_match", p.ParamMatch)
 		w.weight(p.Weight, p.Reverse)
 		w.nz("quorum", p.Quorum)
-		if p.QuorumMax != 0 {
-			w.num("quorum_max", p.QuorumMax)
-		}
-		if p.ForkDelay != 0 {
-			w.dur("fork_delay", p.ForkDelay)
-		}
-		if p.TermDelay != 0 {
-			w.dur("terminate_delay", p.TermDelay)
-		}
-		if p.Delay != 0 {
-			w.dur("delay", p.Delay)
-		}
+		w.nz("quorum_max", p.QuorumMax)
+		w.dnz("fork_delay", p.ForkDelay)
+		w.dnz("terminate_delay", p.TermDelay)
+		w.dnz("delay", p.Delay)
 		w.flag("full_command", p.FullCommand)
 		w.close()
 	}
@@ -345,13 +334,7 @@ func (w *printer) global(g *Global) {
 	}
 	w.open("global_defs")
 	w.str("router_id", g.RouterID)
-	if len(g.NotificationEmail) > 0 {
-		w.open("notification_email")
-		for _, e := range g.NotificationEmail {
-			w.line(quote(e))
-		}
-		w.close()
-	}
+	listBlock(w, "notification_email", g.NotificationEmail, quoteWords)
 	w.str("notification_email_from", g.NotificationEmailFrom)
 	if g.SMTPServer != "" {
 		w.line("smtp_server", quote(g.SMTPServer), strconv.Itoa(int(g.SMTPPort)))
@@ -535,34 +518,31 @@ func ruleWords(r Rule) []string {
 	return words
 }
 
-func (w *printer) tracks(kw string, ts []Track) {
-	if len(ts) == 0 {
-		return
+func trackWords(t Track) []string {
+	words := []string{quote(t.Name)}
+	if t.Weighted {
+		words = append(words, "weight", strconv.Itoa(t.Weight))
 	}
-	w.open(kw)
-	for _, t := range ts {
-		words := []string{quote(t.Name)}
-		if t.Weighted {
-			words = append(words, "weight", strconv.Itoa(t.Weight))
-		}
-		if t.Reverse {
-			words = append(words, "reverse")
-		}
-		w.line(words...)
+	if t.Reverse {
+		words = append(words, "reverse")
 	}
-	w.close()
+	return words
 }
 
-func (w *printer) addresses(kw string, as []Address) {
-	if len(as) == 0 {
-		return
+func unicastPeerWords(p UnicastPeer) []string {
+	words := []string{p.Addr.String()}
+	if p.MinTTL != 0 {
+		words = append(words, "min_ttl", strconv.Itoa(p.MinTTL))
 	}
-	w.open(kw)
-	for _, a := range as {
-		w.line(addressWords(a)...)
+	if p.MaxTTL != 255 {
+		words = append(words, "max_ttl", strconv.Itoa(p.MaxTTL))
 	}
-	w.close()
+	return words
 }
+
+func (w *printer) tracks(kw string, ts []Track) { listBlock(w, kw, ts, trackWords) }
+
+func (w *printer) addresses(kw string, as []Address) { listBlock(w, kw, as, addressWords) }
 
 func (w *printer) instance(i *Instance) {
 	w.open("vrrp_instance", quote(i.Name))
@@ -580,40 +560,15 @@ func (w *printer) instance(i *Instance) {
 	}
 	w.addresses("virtual_ipaddress", i.VirtualIPs)
 	w.addresses("virtual_ipaddress_excluded", i.ExcludedVIPs)
-	if len(i.VirtualRoutes) > 0 {
-		w.open("virtual_routes")
-		for _, r := range i.VirtualRoutes {
-			w.line(routeWords(r)...)
-		}
-		w.close()
-	}
-	if len(i.VirtualRules) > 0 {
-		w.open("virtual_rules")
-		for _, r := range i.VirtualRules {
-			w.line(ruleWords(r)...)
-		}
-		w.close()
-	}
+	listBlock(w, "virtual_routes", i.VirtualRoutes, routeWords)
+	listBlock(w, "virtual_rules", i.VirtualRules, ruleWords)
 	if len(i.UnicastPeers) > 0 {
 		w.addr("unicast_src_ip", i.SrcIP)
 	} else {
 		w.addr("mcast_src_ip", i.SrcIP)
 	}
 	w.addr("mcast_dst_ip", i.McastDstIP)
-	if len(i.UnicastPeers) > 0 {
-		w.open("unicast_peer")
-		for _, p := range i.UnicastPeers {
-			words := []string{p.Addr.String()}
-			if p.MinTTL != 0 {
-				words = append(words, "min_ttl", strconv.Itoa(p.MinTTL))
-			}
-			if p.MaxTTL != 255 {
-				words = append(words, "max_ttl", strconv.Itoa(p.MaxTTL))
-			}
-			w.line(words...)
-		}
-		w.close()
-	}
+	listBlock(w, "unicast_peer", i.UnicastPeers, unicastPeerWords)
 	if len(i.UnicastPeers) > 0 {
 		w.nz("unicast_ttl", i.UnicastTTL)
 	}
@@ -626,9 +581,7 @@ func (w *printer) instance(i *Instance) {
 	w.tracks("track_bfd", i.TrackBFDs)
 	w.flag("dont_track_primary", i.DontTrackPrimary)
 	w.flag("nopreempt", i.NoPreempt)
-	if i.PreemptDelay != 0 {
-		w.dur("preempt_delay", i.PreemptDelay)
-	}
+	w.dnz("preempt_delay", i.PreemptDelay)
 	w.boolPtr("accept", i.Accept)
 	if i.UseVMAC {
 		w.line("use_vmac", quote(i.VMACName))
@@ -661,11 +614,7 @@ func (w *printer) instance(i *Instance) {
 
 func (w *printer) syncGroup(g *SyncGroup) {
 	w.open("vrrp_sync_group", quote(g.Name))
-	w.open("group")
-	for _, m := range g.Group {
-		w.line(quote(m))
-	}
-	w.close()
+	w.nameBlock("group", g.Group)
 	w.tracks("track_interface", g.TrackInterfaces)
 	w.tracks("track_script", g.TrackScripts)
 	w.tracks("track_file", g.TrackFiles)
@@ -693,9 +642,7 @@ func (w *printer) bfd(b *BFDInstance) {
 	w.nz("multiplier", b.Multiplier)
 	w.flag("passive", b.Passive)
 	w.nz("ttl", b.TTL)
-	if b.MaxHops != 0 {
-		w.num("max_hops", b.MaxHops)
-	}
+	w.nz("max_hops", b.MaxHops)
 	w.weight(b.Weight, b.Reverse)
 	w.flag("vrrp", b.VRRP)
 	w.flag("checker", b.Checker)
@@ -716,10 +663,8 @@ func (w *printer) virtualServer(vs *VirtualServer) {
 		w.open("virtual_server", "group", quote(vs.Group))
 	case vs.FWMark != 0:
 		w.open("virtual_server", "fwmark", strconv.FormatUint(uint64(vs.FWMark), 10))
-	case vs.Port != 0:
-		w.open("virtual_server", vs.Addr.String(), strconv.Itoa(int(vs.Port)))
 	default:
-		w.open("virtual_server", vs.Addr.String())
+		w.open(addrPortWords("virtual_server", vs.Addr, vs.Port)...)
 	}
 	w.str("lvs_sched", vs.Scheduler)
 	if vs.Method != "" {
@@ -743,11 +688,7 @@ func (w *printer) virtualServer(vs *VirtualServer) {
 	w.notify("quorum_down", vs.QuorumDown)
 	w.str("ip_family", vs.IPFamily)
 	if s := vs.SorryServer; s != nil {
-		if s.Port != 0 {
-			w.line("sorry_server", s.Addr.String(), strconv.Itoa(int(s.Port)))
-		} else {
-			w.line("sorry_server", s.Addr.String())
-		}
+		w.line(addrPortWords("sorry_server", s.Addr, s.Port)...)
 		w.str("sorry_server_lvs_method", s.Method)
 	}
 	w.flag("sorry_server_inhibit", vs.SorryServerInhibit)
@@ -769,21 +710,13 @@ func (w *printer) virtualServer(vs *VirtualServer) {
 }
 
 func (w *printer) realServer(rs *RealServer) {
-	if rs.Port != 0 {
-		w.open("real_server", rs.Addr.String(), strconv.Itoa(int(rs.Port)))
-	} else {
-		w.open("real_server", rs.Addr.String())
-	}
+	w.open(addrPortWords("real_server", rs.Addr, rs.Port)...)
 	w.num("weight", rs.Weight)
 	w.str("lvs_method", rs.Method)
 	w.notify("notify_up", rs.NotifyUp)
 	w.notify("notify_down", rs.NotifyDown)
-	if rs.UThreshold != 0 {
-		w.num("uthreshold", rs.UThreshold)
-	}
-	if rs.LThreshold != 0 {
-		w.num("lthreshold", rs.LThreshold)
-	}
+	w.nz("uthreshold", rs.UThreshold)
+	w.nz("lthreshold", rs.LThreshold)
 	w.boolPtr("smtp_alert", rs.SMTPAlert)
 	w.str("virtualhost", rs.VirtualHost)
 	w.boolPtr("alpha", rs.Alpha)
@@ -803,14 +736,10 @@ func (w *printer) realServer(rs *RealServer) {
 func (w *printer) checker(c *Checker) {
 	w.open(string(c.Kind))
 	w.addr("connect_ip", c.ConnectIP)
-	if c.ConnectPort != 0 {
-		w.num("connect_port", int(c.ConnectPort))
-	}
+	w.nz("connect_port", int(c.ConnectPort))
 	w.addr("bindto", c.BindTo)
 	w.str("bind_if", c.BindIf)
-	if c.BindPort != 0 {
-		w.num("bind_port", int(c.BindPort))
-	}
+	w.nz("bind_port", int(c.BindPort))
 	if c.FWMark != 0 {
 		w.line("fwmark", strconv.FormatUint(uint64(c.FWMark), 10))
 	}
@@ -867,9 +796,7 @@ func (w *printer) checker(c *Checker) {
 		w.num("max_reply_length", c.MaxReplyLength)
 	case "MISC_CHECK":
 		w.str("misc_path", c.MiscPath)
-		if c.MiscTimeout != 0 {
-			w.dur("misc_timeout", c.MiscTimeout)
-		}
+		w.dnz("misc_timeout", c.MiscTimeout)
 		w.flag("misc_dynamic", c.MiscDynamic)
 		if c.User != "" {
 			w.line(userWords("user", c.User, c.Group)...)
