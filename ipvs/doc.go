@@ -52,14 +52,36 @@
 //
 // # Linux
 //
-// [Netlink] speaks the IPVS generic netlink family directly (x/sys/unix),
-// including what github.com/moby/ipvs lacks: tunnel types, sync daemons,
-// zeroing counters, 64-bit statistics. It never loads modules: [Open] fails
-// with [ErrNotSupported] when the kernel has no IPVS. Every call runs on
-// its own goroutine and returns when its context ends, even if the kernel
-// never answers. On other systems Open and Dial return ErrNotSupported.
-// [Moby] adapts a github.com/moby/ipvs handle to [Kernel] for programs that
-// already use one, within moby's limits.
+// [Netlink] speaks the IPVS generic netlink family itself (x/sys/unix). It
+// never loads modules: [Open] fails with [ErrNotSupported] when the kernel
+// has no IPVS. Every call runs on its own goroutine and returns when its
+// context ends, even if the kernel never answers. That hand-off costs, on
+// the VM's emulated CPU, as much as a netlink round trip, so
+// [Netlink.ExecAll] runs a whole plan, and State a whole dump, on one
+// goroutine. On other systems Open and Dial return ErrNotSupported.
+//
+// # Why not github.com/moby/ipvs
+//
+// The project named moby/ipvs (v1.1.0) as the netlink dependency, and
+// [Moby] still adapts a moby handle to [Kernel] for programs that already
+// hold one (the same conformance cases run against both in the VM). The
+// package's own socket is the default because moby cannot keep this
+// package's promises:
+//
+//   - Features. moby sends no tunnel type, tunnel port or tunnel flags
+//     (GUE, GRE, checksums) and no real-server address family (so no IPv6
+//     real server behind an IPv4 service); it has no sync-daemon or zero
+//     commands, reads only 32-bit statistics and does not read back the
+//     persistence engine.
+//   - Bounded calls. moby calls take no context, and their receive loop
+//     retries until the kernel answers or the handle is closed, so a stuck
+//     call blocks its caller; here every call gives up when its context
+//     ends (Manager calls are bounded by [Config].CallTimeout). The kernel really does stay
+//     silent in one case: stopping a sync daemon whose thread never ran
+//     (see [Netlink.StopDaemon]).
+//   - No side effects. moby.New runs modprobe and logs through logrus when
+//     ip_vs is missing, and then succeeds; Open neither loads modules nor
+//     logs, and fails with ErrNotSupported.
 //
 // Kernel fact worth knowing at scale: deleted real servers stay in the
 // kernel's "dest trash" for a while, and every real-server add scans it, so

@@ -21,7 +21,7 @@ import (
 // tunnel types other than IPIP and real servers of another address family
 // fail with ErrNotSupported (moby sends neither); statistics are 32-bit;
 // the persistence engine is not read back; and a moby call that the kernel
-// never answers blocks its goroutine for good (moby retries forever), so
+// never answers blocks its goroutine until h is closed (moby retries), so
 // ctx frees the caller but not that goroutine. Prefer [Open].
 type Moby struct {
 	h  *moby.Handle
