@@ -51,6 +51,7 @@ type daemon struct {
 	ifUp    map[string]bool
 	lvs     *lvs
 	static  *static
+	bfd     *bfdRun
 	pending map[string]int // instances that failed to start, with their attempt count
 	closing bool
 	start   time.Time
@@ -101,6 +102,7 @@ func (d *daemon) run(cfg *config.Config) {
 	d.openFifo(cfg)
 	if d.opt.VRRP {
 		d.applyStatic(cfg)
+		d.applyBFD(cfg)
 	}
 	if d.opt.Check {
 		d.lvs = newLVS(d)
@@ -304,6 +306,7 @@ func (d *daemon) reload(path string) error {
 	clear(d.pending)
 	if d.opt.VRRP {
 		d.applyStatic(cfg)
+		d.applyBFD(cfg)
 		d.startInstances(cfg, toStart)
 	}
 	if d.lvs != nil {
@@ -360,6 +363,7 @@ func (d *daemon) shutdown() {
 	if d.lvs != nil {
 		d.lvs.close()
 	}
+	d.stopBFD()
 	if d.static != nil {
 		if err := d.static.vm.Close(); err != nil {
 			d.log.Warn("removing static addresses", "err", err)

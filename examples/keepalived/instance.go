@@ -50,6 +50,7 @@ type instance struct {
 	fileOffsets map[string]int
 	ifaces      []string // tracked interfaces (read under d.mu too: set before publication)
 	procs       []string // tracked processes (likewise)
+	bfds        []string // tracked bfd_instances (likewise)
 }
 
 // newInstance builds (but does not run) an instance. Called with d.mu held.
@@ -406,8 +407,11 @@ func (i *instance) tracksIface(n string) bool {
 // daemon's monitor and records its tracked interfaces.
 func (i *instance) setTracking(cfg *config.Config, in *config.Instance) {
 	var ws []func()
-	var ifaces, procs []string
+	var ifaces, procs, bfds []string
 	for _, o := range trackedObjects(cfg, in) {
+		if n, ok := strings.CutPrefix(o.Name, trackBFDPrefix); ok {
+			bfds = append(bfds, n)
+		}
 		if n, ok := strings.CutPrefix(o.Name, trackProcessPrefix); ok {
 			procs = append(procs, n)
 			if tp, ok := cfg.TrackProcess(n); ok {
@@ -502,6 +506,7 @@ func (i *instance) setTracking(cfg *config.Config, in *config.Instance) {
 	i.mu.Unlock()
 	i.ifaces = ifaces
 	i.procs = procs
+	i.bfds = bfds
 }
 
 // initTrackFile creates a track_file with its init value (init_file).

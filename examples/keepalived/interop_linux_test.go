@@ -865,3 +865,60 @@ vrrp_instance VI_1 {
 	<-done
 	ours.waitState("VI_1", "FAULT", 10*time.Second)
 }
+
+// TestInteropTrackBFD: our instance tracks a BFD session with keepalived's
+// BFD child; when keepalived is killed the session goes down and the
+// instance goes to FAULT (unweighted track_bfd).
+func TestInteropTrackBFD(t *testing.T) {
+	requireInterop(t)
+	bin := buildDaemon(t)
+	a, b := testutil.NewPair(t)
+	k := testutil.StartKeepalived(t, b, fmt.Sprintf(`bfd_instance KGO {
+    neighbor_ip %s
+    source_ip %s
+    min_rx 100
+    min_tx 100
+    idle_tx 1000
+    multiplier 3
+}
+`, testutil.PairA4, testutil.PairB4), testutil.KeepalivedOptions{BFD: true})
+	ours := startDaemon(t, a, bin, fmt.Sprintf(`global_defs {
+    notify_fifo NOTIFY_FIFO
+}
+bfd_instance KA {
+    neighbor_ip %s
+    source_ip %s
+    min_rx 100
+    min_tx 100
+    multiplier 3
+}
+vrrp_instance VI_1 {
+    interface eth0
+    version 3
+    virtual_router_id 51
+    advert_int 0.1
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+    track_bfd {
+        KA
+    }
+}
+`, testutil.PairB4, testutil.PairA4))
+	ours.waitState("VI_1", "MASTER", 15*time.Second)
+	// Wait for the session to come up (logged), then kill keepalived.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		b, _ := os.ReadFile(ours.log)
+		if strings.Contains(string(b), "bfd=KA") && strings.Contains(string(b), "state=Up") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("BFD session with keepalived never came up")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	k.Kill()
+	ours.waitState("VI_1", "FAULT", 10*time.Second)
+	waitAddr(t, a, "192.0.2.100", false, 5*time.Second)
+}

@@ -184,6 +184,21 @@ func trackedObjects(c *config.Config, in *config.Instance) []vrrp.TrackedObject 
 		}
 		add(vrrp.TrackedObject{Name: trackProcessPrefix + t.Name, Weight: w, Reverse: rev})
 	}
+	bfds := in.TrackBFDs
+	if sg != nil {
+		bfds = append(append([]config.Track(nil), bfds...), sg.TrackBFDs...)
+	}
+	for _, t := range bfds {
+		b, ok := c.BFDInstance(t.Name)
+		if !ok {
+			continue
+		}
+		w, rev := b.Weight, b.Reverse
+		if t.Weighted {
+			w, rev = t.Weight, t.Reverse
+		}
+		add(vrrp.TrackedObject{Name: trackBFDPrefix + t.Name, Weight: w, Reverse: rev})
+	}
 	if !in.DontTrackPrimary && in.Interface != "" {
 		add(vrrp.TrackedObject{Name: trackIfacePrefix + in.Interface})
 	}
@@ -399,6 +414,7 @@ type instanceSpec struct {
 	Scripts []config.Script
 	Files   []config.TrackFile
 	Procs   []config.TrackProcess
+	BFDs    []config.BFDInstance
 	Group   string
 	Garp    [3]time.Duration
 }
@@ -450,6 +466,17 @@ func specOf(c *config.Config, in *config.Instance) instanceSpec {
 			x := *p
 			x.Pos = config.Pos{}
 			s.Procs = append(s.Procs, x)
+		}
+	}
+	bfds := in.TrackBFDs
+	if sg != nil {
+		bfds = append(append([]config.Track(nil), bfds...), sg.TrackBFDs...)
+	}
+	for _, t := range bfds {
+		if b, ok := c.BFDInstance(t.Name); ok {
+			x := *b
+			x.Pos = config.Pos{}
+			s.BFDs = append(s.BFDs, x)
 		}
 	}
 	s.Garp = [3]time.Duration{c.Global.VRRPGarpInterval, c.Global.VRRPGnaInterval, 0}
@@ -567,9 +594,6 @@ func daemonProblems(c *config.Config, file string) []config.Warning {
 		add(in.Pos, pre, e...)
 		_, e = vipRules(in)
 		add(in.Pos, pre, e...)
-		if len(in.TrackBFDs) > 0 {
-			out = append(out, config.Warning{Pos: in.Pos, Msg: pre + "track_bfd is not supported by this daemon; ignored"})
-		}
 	}
 	_, _, _, e := staticItems(c)
 	add(config.Pos{File: file, Line: 1, Col: 1}, "static: ", e...)

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"reflect"
+	"time"
+
+	"github.com/nux-root/keepalived-go/bfd"
+	"github.com/nux-root/keepalived-go/internal/config"
+)
+
+// This file runs the bfd_instance blocks with package bfd (one Mux on a
+// UDP transport) and feeds their state to the instances that track_bfd
+// them.
+
+const trackBFDPrefix = "bfd:"
+
+// bfdRun is the running BFD part.
+type bfdRun struct {
+	cfg    []config.BFDInstance // positions cleared, for reload comparison
+	mux    *bfd.Mux
+	cancel context.CancelFunc
+	done   chan struct{}
+	names  map[uint32]string // discriminator → bfd_instance name
+	q      *queue
+}
+
+// bfdSpec is the part of a configuration the BFD sessions depend on.
+func bfdSpec(c *config.Config) []config.BFDInstance {
+	var out []config.BFDInstance
+	for _, b := range c.BFDInstances {
+		b.Pos = config.Pos{}
+		out = append(out, b)
+	}
+	return out
+}
+
+// applyBFD (re)starts the BFD sessions when their configuration changed.
+// Called with d.mu held.
+func (d *daemon) applyBFD(c *config.Config) {
+	spec := bfdSpec(c)
+	if d.bfd != nil && reflect.DeepEqual(d.bfd.cfg, spec) {
+		return
+	}
+	d.stopBFD()
+	if len(spec) == 0 {
+		return
+	}
+	tr, err := bfd.ListenUDP(bfd.UDPConfig{})
+	if err != nil {
+		d.log.Error("bfd: cannot listen; track_bfd objects stay up", "err", err)
+		return
+	}
+	r := &bfdRun{cfg: spec, names: map[uint32]string{}, done: make(chan struct{}), q: newQueue()}
+	mux, err := bfd.NewMux(bfd.MuxConfig{
+		Logger: d.log.With("component", "bfd"),
+		OnTransition: func(sc bfd.StateChange) {
+			r.q.push(func() { d.bfdChange(r, sc) })
+		},
+	}, tr)
+	if err != nil {
+		tr.Close()
+		r.q.close()
+		d.log.Error("bfd: mux; track_bfd objects stay up", "err", err)
+		return
+	}
+	r.mux = mux
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	go func() {
+		defer close(r.done)
+		_ = r.mux.Run(ctx)
+	}()
+	for _, b := range spec {
+		mult := b.Multiplier
+		sc := bfd.SessionConfig{Peer: b.NeighborIP, Local: b.SourceIP, MultiHop: b.MaxHops > 0 && b.MaxHops < 255,
+			Config: bfd.Config{DesiredMinTxInterval: b.MinTx, RequiredMinRxInterval: b.MinRx,
+				DetectMultiplier: uint8(clamp(mult, 1, 255)), Passive: b.Passive}}
+		actx, acancel := context.WithTimeout(ctx, 5*time.Second)
+		discr, err := r.mux.Add(actx, sc)
+		acancel()
+		if err != nil {
+			d.log.Error("bfd_instance not started", "bfd", b.Name, "err", err)
+			continue
+		}
+		r.names[discr] = b.Name
+	}
+	d.bfd = r
+}
+
+// bfdChange reports a session's state to the instances tracking it: Up
+// is up; Down and AdminDown are down; Init changes nothing.
+func (d *daemon) bfdChange(r *bfdRun, sc bfd.StateChange) {
+	var up bool
+	switch sc.To {
+	case bfd.StateUp:
+		up = true
+	case bfd.StateDown, bfd.StateAdminDown:
+	default:
+		return
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	name, ok := r.names[sc.Discriminator]
+	if !ok || d.bfd != r {
+		return
+	}
+	d.log.Info("bfd", "bfd", name, "peer", sc.Peer.String(), "state", sc.To.String(), "diag", sc.Diag.String())
+	for _, i := range d.insts {
+		for _, b := range i.bfds {
+			if b == name {
+				i.inst.SetTracked(trackBFDPrefix+name, up)
+			}
+		}
+	}
+}
+
+// stopBFD ends the BFD sessions (AdminDown to every peer). Called with d.mu
+// held; the worker never waits for d.mu while stopping (its changes are
+// dropped once d.bfd is no longer r).
+func (d *daemon) stopBFD() {
+	r := d.bfd
+	if r == nil {
+		return
+	}
+	d.bfd = nil
+	r.cancel()
+	<-r.done
+	go r.q.close() // may be blocked on d.mu, which we hold
+}
