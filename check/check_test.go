@@ -232,6 +232,8 @@ func TestCheckKeys(t *testing.T) {
 		{"file", File{Path: "/f", Weight: 2}, File{Path: "/f", Weight: 2, Reverse: true}, File{Path: "/f", Weight: 2}},
 		{"script", &Script{Path: "/s", Args: []string{"a b"}}, &Script{Path: "/s", Args: []string{"a", "b"}}, &Script{Path: "/s", Args: []string{"a b"}}},
 		{"script env", &Script{Path: "/s", Env: []string{}}, &Script{Path: "/s"}, &Script{Path: "/s", Env: []string{}}},
+		{"script empty env entry", &Script{Path: "/s", Env: []string{}}, &Script{Path: "/s", Env: []string{""}}, &Script{Path: "/s", Env: []string{}}},
+		{"script empty argument", &Script{Path: "/s"}, &Script{Path: "/s", Args: []string{""}}, &Script{Path: "/s", Args: []string{}}},
 		{"tcp", TCP{Addr: a}, TCP{Addr: a, Interface: "lo"}, TCP{Addr: a}},
 	}
 	for _, tt := range tests {

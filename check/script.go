@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -58,13 +57,14 @@ func (s *Script) Validate() error {
 
 type scriptKey struct {
 	path, args, user, group, env, dir string
-	dynamic, security                 bool
+	envNil, dynamic, security         bool
 }
 
-// CheckKey returns a comparable value naming every parameter of s.
+// CheckKey returns a comparable value naming every parameter of s. Lists are
+// quoted, so no two different lists share a key.
 func (s *Script) CheckKey() any {
-	return scriptKey{s.Path, strings.Join(s.Args, "\x00"), s.User, s.Group, strings.Join(s.Env, "\x00") + fmt.Sprint(s.Env == nil),
-		s.Dir, s.Dynamic, s.Security}
+	return scriptKey{s.Path, fmt.Sprintf("%q", s.Args), s.User, s.Group, fmt.Sprintf("%q", s.Env), s.Dir,
+		s.Env == nil, s.Dynamic, s.Security}
 }
 
 // Check runs the script; see CheckWeight.
