@@ -100,6 +100,10 @@ func (p ICMP) Check(ctx context.Context) error {
 	if _, err := c.WriteTo(wire, dst); err != nil {
 		return fail(ctx, "icmp", target, ReasonConnect, fmt.Errorf("send echo: %w", err))
 	}
+	matchID := id
+	if !p.Privileged {
+		matchID = -1 // the kernel rewrites the identifier of ping sockets
+	}
 	buf := make([]byte, 1500+size)
 	for range 4096 {
 		n, from, err := c.ReadFrom(buf)
@@ -110,14 +114,7 @@ func (p ICMP) Check(ctx context.Context) error {
 			}
 			return fail(ctx, "icmp", target, ReasonProtocol, err)
 		}
-		if !fromAddr(from, addr) {
-			continue
-		}
-		matchID := id
-		if !p.Privileged {
-			matchID = -1
-		}
-		if matchEcho(proto, buf[:n], matchID, seq, data) {
+		if fromAddr(from, addr) && matchEcho(proto, buf[:n], matchID, seq, data) {
 			return nil
 		}
 	}
