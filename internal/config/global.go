@@ -149,35 +149,26 @@ func (d *decoder) lvsSyncDaemon(n *node) {
 			i++
 			return n.args[i], true
 		}
+		intVal := func(what string, lo, hi int64, set func(int64)) {
+			if v, ok := val(what); ok {
+				if x, ok := d.intTok(v, "lvs_sync_daemon "+a.text, lo, hi); ok {
+					set(x)
+				}
+			}
+		}
 		switch a.text {
 		case "inst":
 			if v, ok := val("a vrrp_instance name"); ok {
 				s.Instance = v.text
 			}
 		case "id":
-			if v, ok := val("an integer in [0, 255]"); ok {
-				if x, ok := d.intTok(v, "lvs_sync_daemon id", 0, 255); ok {
-					s.SyncID = int(x)
-				}
-			}
+			intVal("an integer in [0, 255]", 0, 255, func(x int64) { s.SyncID = int(x) })
 		case "maxlen":
-			if v, ok := val("an integer in [1, 65507]"); ok {
-				if x, ok := d.intTok(v, "lvs_sync_daemon maxlen", 1, 65507); ok {
-					s.MaxLen = int(x)
-				}
-			}
+			intVal("an integer in [1, 65507]", 1, 65507, func(x int64) { s.MaxLen = int(x) })
 		case "port":
-			if v, ok := val("a port"); ok {
-				if x, ok := d.intTok(v, "lvs_sync_daemon port", 1, 65535); ok {
-					s.Port = uint16(x)
-				}
-			}
+			intVal("a port", 1, 65535, func(x int64) { s.Port = uint16(x) })
 		case "ttl":
-			if v, ok := val("an integer in [1, 255]"); ok {
-				if x, ok := d.intTok(v, "lvs_sync_daemon ttl", 1, 255); ok {
-					s.TTL = int(x)
-				}
-			}
+			intVal("an integer in [1, 255]", 1, 255, func(x int64) { s.TTL = int(x) })
 		case "group":
 			if v, ok := val("a multicast address"); ok {
 				if x, ok := d.addrTok(v, "lvs_sync_daemon group"); ok {
