@@ -319,17 +319,29 @@ func (d *decoder) notify(n *node, dst *Notify) {
 	*dst = nt
 }
 
-// names reads a block whose lines are single names (group { VI_1 VI_2 }).
-func (d *decoder) names(n *node) []string {
+// blockLines reads the lines of the block n with parse and returns what it
+// accepted, in order. A keyword without a block gives a warning and nil.
+func blockLines[T any](d *decoder, n *node, parse func(c *node) (T, bool)) []T {
 	if !n.block {
 		d.warnf(n.name.pos, "%s: expected a block", n.name.text)
 		return nil
 	}
-	var out []string
+	var out []T
 	for _, c := range n.children {
-		out = append(out, c.name.text)
-		for _, a := range c.args {
-			out = append(out, a.text)
+		if v, ok := parse(c); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// names reads a block whose lines are names (group { VI_1 VI_2 }).
+func (d *decoder) names(n *node) []string {
+	lines := blockLines(d, n, func(c *node) ([]token, bool) { return line(c), true })
+	var out []string
+	for _, ts := range lines {
+		for _, t := range ts {
+			out = append(out, t.text)
 		}
 	}
 	return out

@@ -108,11 +108,7 @@ func (d *decoder) trackGroup(n *node) {
 }
 
 func (d *decoder) linkbeat(n *node) {
-	if !n.block {
-		d.warnf(n.name.pos, "linkbeat_interfaces: expected a block")
-		return
-	}
-	for _, c := range n.children {
+	ls := blockLines(d, n, func(c *node) (LinkbeatInterface, bool) {
 		l := LinkbeatInterface{Name: c.name.text}
 		if len(c.args) > 0 {
 			t := strings.ToUpper(c.args[0].text)
@@ -123,30 +119,28 @@ func (d *decoder) linkbeat(n *node) {
 				d.warnf(c.args[0].pos, "linkbeat_interfaces %s: unknown type %q, expected MII, ETHTOOL or IOCTL", l.Name, c.args[0].text)
 			}
 		}
-		d.cfg.LinkbeatInterfaces = append(d.cfg.LinkbeatInterfaces, l)
-	}
+		return l, true
+	})
+	d.cfg.LinkbeatInterfaces = append(d.cfg.LinkbeatInterfaces, ls...)
 }
 
 func (d *decoder) upDownDelays(n *node) {
-	if !n.block {
-		d.warnf(n.name.pos, "interface_up_down_delays: expected a block")
-		return
-	}
-	for _, c := range n.children {
+	es := blockLines(d, n, func(c *node) (InterfaceDelay, bool) {
 		e := InterfaceDelay{Name: c.name.text}
 		if len(c.args) == 0 {
 			d.warnf(c.name.pos, "interface_up_down_delays %s: missing delay, expected IFNAME DOWN_DELAY [UP_DELAY]", e.Name)
-			continue
+			return e, false
 		}
 		if !d.timerTok(c.args[0], "interface_up_down_delays", 0, 255*time.Second, &e.Down) {
-			continue
+			return e, false
 		}
 		e.Up = e.Down
 		if len(c.args) > 1 && !d.timerTok(c.args[1], "interface_up_down_delays", 0, 255*time.Second, &e.Up) {
-			continue
+			return e, false
 		}
-		d.cfg.InterfaceDelays = append(d.cfg.InterfaceDelays, e)
-	}
+		return e, true
+	})
+	d.cfg.InterfaceDelays = append(d.cfg.InterfaceDelays, es...)
 }
 
 // SplitCommand splits a script string (notify, vrrp_script, misc_path ...)

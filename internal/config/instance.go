@@ -216,14 +216,10 @@ func (d *decoder) auth(n *node) {
 
 func (d *decoder) unicastPeers(n *node) {
 	i := d.curInst()
-	if !n.block {
-		d.warnf(n.name.pos, "unicast_peer: expected a block")
-		return
-	}
-	for _, c := range n.children {
+	ps := blockLines(d, n, func(c *node) (UnicastPeer, bool) {
 		a, ok := d.addrTok(c.name, "unicast_peer")
 		if !ok {
-			continue
+			return UnicastPeer{}, false
 		}
 		p := UnicastPeer{Pos: c.name.pos, Addr: a, MaxTTL: 255}
 		for j := 0; j < len(c.args); j++ {
@@ -241,6 +237,7 @@ func (d *decoder) unicastPeers(n *node) {
 			}
 			d.warnf(t.pos, "unicast_peer %s: unknown option %q, expected min_ttl or max_ttl", a, t.text)
 		}
-		i.UnicastPeers = append(i.UnicastPeers, p)
-	}
+		return p, true
+	})
+	i.UnicastPeers = append(i.UnicastPeers, ps...)
 }

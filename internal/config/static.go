@@ -125,17 +125,7 @@ var routeValueOpts = keywords(`mtu advmss rtt rttvar reordering window cwnd ssth
 var routeFlagOpts = keywords(`onlink pervasive lock append`)
 
 func (d *decoder) routes(n *node) []Route {
-	if !n.block {
-		d.warnf(n.name.pos, "%s: expected a block", n.name.text)
-		return nil
-	}
-	var out []Route
-	for _, c := range n.children {
-		if r, ok := d.route(line(c), n.name.text); ok {
-			out = append(out, r)
-		}
-	}
-	return out
+	return blockLines(d, n, func(c *node) (Route, bool) { return d.route(line(c), n.name.text) })
 }
 
 func (d *decoder) route(ts []token, kw string) (Route, bool) {
@@ -290,17 +280,7 @@ var ruleValueOpts = keywords(`iif oif tos dsfield fwmark realms goto suppress_pr
 	suppress_ifgroup uidrange protocol ip_proto sport dport track_group`)
 
 func (d *decoder) rules(n *node) []Rule {
-	if !n.block {
-		d.warnf(n.name.pos, "%s: expected a block", n.name.text)
-		return nil
-	}
-	var out []Rule
-	for _, c := range n.children {
-		if r, ok := d.rule(line(c), n.name.text); ok {
-			out = append(out, r)
-		}
-	}
-	return out
+	return blockLines(d, n, func(c *node) (Rule, bool) { return d.rule(line(c), n.name.text) })
 }
 
 func (d *decoder) rule(ts []token, kw string) (Rule, bool) {
