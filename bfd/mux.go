@@ -518,11 +518,6 @@ func (m *Mux) input(p rxPacket) {
 	peer := p.meta.Peer.Unmap().WithZone("")
 	if d := m.pkt.YourDiscriminator; d != 0 {
 		e = m.byDiscr[d]
-		if e != nil && (e.key.peer != peer || e.key.multiHop != p.meta.MultiHop) {
-			m.badAddress.Add(1)
-			e.s.drop(DropAddress)
-			return
-		}
 	} else {
 		e = m.byAddr[addrKey{peer: peer, ifIndex: p.meta.IfIndex, multiHop: p.meta.MultiHop}]
 		if e == nil {
@@ -533,7 +528,10 @@ func (m *Mux) input(p rxPacket) {
 		m.noSession.Add(1)
 		return
 	}
-	if e.cfg.IfIndex != 0 && p.meta.IfIndex != 0 && e.cfg.IfIndex != p.meta.IfIndex {
+	// A session found by discriminator must match the packet's addresses
+	// too (one found by address does by construction).
+	if e.key.peer != peer || e.key.multiHop != p.meta.MultiHop ||
+		e.cfg.IfIndex != 0 && p.meta.IfIndex != 0 && e.cfg.IfIndex != p.meta.IfIndex {
 		m.badAddress.Add(1)
 		e.s.drop(DropAddress)
 		return
