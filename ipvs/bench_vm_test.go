@@ -49,96 +49,93 @@ func flushIPVS(b *testing.B) {
 // benchmark after another one's flush) measures that, not the tool.
 var sizes = []struct{ svcs, dsts int }{{200, 2}, {10000, 5}}
 
+// eachSize runs fn as one sub-benchmark per size.
+func eachSize(b *testing.B, fn func(b *testing.B, svcs, dsts int)) {
+	for _, sz := range sizes {
+		b.Run(fmt.Sprintf("%dx%d", sz.svcs, sz.dsts), func(b *testing.B) { fn(b, sz.svcs, sz.dsts) })
+	}
+}
+
+// applyOps applies desired through m and returns how many operations it
+// issued.
+func applyOps(b *testing.B, m *ipvs.Manager, desired ipvs.State) int {
+	ch, err := m.Apply(context.Background(), desired)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return len(ch.Ops)
+}
+
+// applied opens the kernel and returns a manager that has applied
+// benchState(svcs, dsts), and that state.
+func applied(b *testing.B, svcs, dsts int) (*ipvs.Manager, ipvs.State) {
+	k := openKernel(b)
+	desired := benchState(svcs, dsts)
+	m, _ := ipvs.New(k, ipvs.Config{})
+	applyOps(b, m, desired)
+	return m, desired
+}
+
 // BenchmarkApply: a full apply into an empty table.
 func BenchmarkApply(b *testing.B) {
-	for _, sz := range sizes {
-		b.Run(fmt.Sprintf("%dx%d", sz.svcs, sz.dsts), func(b *testing.B) {
-			k := openKernel(b)
-			desired := benchState(sz.svcs, sz.dsts)
-			b.ReportAllocs()
-			var ops int
-			for b.Loop() {
-				b.StopTimer()
-				flushIPVS(b)
-				m, _ := ipvs.New(k, ipvs.Config{})
-				b.StartTimer()
-				ch, err := m.Apply(context.Background(), desired)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ops = len(ch.Ops)
-			}
-			b.ReportMetric(float64(ops), "ops/apply")
-		})
-	}
+	eachSize(b, func(b *testing.B, svcs, dsts int) {
+		k := openKernel(b)
+		desired := benchState(svcs, dsts)
+		b.ReportAllocs()
+		var ops int
+		for b.Loop() {
+			b.StopTimer()
+			flushIPVS(b)
+			m, _ := ipvs.New(k, ipvs.Config{})
+			b.StartTimer()
+			ops = applyOps(b, m, desired)
+		}
+		b.ReportMetric(float64(ops), "ops/apply")
+	})
 }
 
 // BenchmarkNoop: reconcile when nothing changed (reads the whole table).
 func BenchmarkNoop(b *testing.B) {
-	for _, sz := range sizes {
-		b.Run(fmt.Sprintf("%dx%d", sz.svcs, sz.dsts), func(b *testing.B) {
-			k := openKernel(b)
-			desired := benchState(sz.svcs, sz.dsts)
-			m, _ := ipvs.New(k, ipvs.Config{})
-			if _, err := m.Apply(context.Background(), desired); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			var ops int
-			for b.Loop() {
-				ch, err := m.Apply(context.Background(), desired)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ops = len(ch.Ops)
-			}
-			b.ReportMetric(float64(ops), "ops/apply")
-		})
-	}
+	eachSize(b, func(b *testing.B, svcs, dsts int) {
+		m, desired := applied(b, svcs, dsts)
+		b.ReportAllocs()
+		var ops int
+		for b.Loop() {
+			ops = applyOps(b, m, desired)
+		}
+		b.ReportMetric(float64(ops), "ops/apply")
+	})
 }
 
 // BenchmarkOneWeight: reconcile after one real server's weight changed.
 func BenchmarkOneWeight(b *testing.B) {
-	for _, sz := range sizes {
-		b.Run(fmt.Sprintf("%dx%d", sz.svcs, sz.dsts), func(b *testing.B) {
-			k := openKernel(b)
-			desired := benchState(sz.svcs, sz.dsts)
-			m, _ := ipvs.New(k, ipvs.Config{})
-			if _, err := m.Apply(context.Background(), desired); err != nil {
-				b.Fatal(err)
-			}
-			d := &desired.Services[sz.svcs/2].Destinations[0]
-			b.ReportAllocs()
-			var ops int
-			for b.Loop() {
-				d.Weight = 3 - d.Weight // 1, 2, 1, ...
-				ch, err := m.Apply(context.Background(), desired)
-				if err != nil {
-					b.Fatal(err)
-				}
-				ops = len(ch.Ops)
-			}
-			b.ReportMetric(float64(ops), "ops/apply")
-		})
-	}
+	eachSize(b, func(b *testing.B, svcs, dsts int) {
+		m, desired := applied(b, svcs, dsts)
+		d := &desired.Services[svcs/2].Destinations[0]
+		b.ReportAllocs()
+		var ops int
+		for b.Loop() {
+			d.Weight = 3 - d.Weight // 1, 2, 1, ...
+			ops = applyOps(b, m, desired)
+		}
+		b.ReportMetric(float64(ops), "ops/apply")
+	})
 }
 
 // BenchmarkIpvsadmRestore: ipvsadm -R of the same rules, for comparison.
 func BenchmarkIpvsadmRestore(b *testing.B) {
-	for _, sz := range sizes {
-		b.Run(fmt.Sprintf("%dx%d", sz.svcs, sz.dsts), func(b *testing.B) {
-			openKernel(b)
-			text := restoreText(benchState(sz.svcs, sz.dsts))
-			for b.Loop() {
-				b.StopTimer()
-				flushIPVS(b)
-				b.StartTimer()
-				cmd := exec.Command("ipvsadm", "-R")
-				cmd.Stdin = strings.NewReader(text)
-				if out, err := cmd.CombinedOutput(); err != nil {
-					b.Fatalf("ipvsadm -R: %v\n%s", err, out)
-				}
+	eachSize(b, func(b *testing.B, svcs, dsts int) {
+		openKernel(b)
+		text := restoreText(benchState(svcs, dsts))
+		for b.Loop() {
+			b.StopTimer()
+			flushIPVS(b)
+			b.StartTimer()
+			cmd := exec.Command("ipvsadm", "-R")
+			cmd.Stdin = strings.NewReader(text)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("ipvsadm -R: %v\n%s", err, out)
 			}
-		})
-	}
+		}
+	})
 }

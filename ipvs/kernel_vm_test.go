@@ -468,42 +468,24 @@ func TestKernelStats(t *testing.T) {
 	k := openKernel(t)
 	m, _ := ipvs.New(k, ipvs.Config{})
 	ctx := context.Background()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("hello"))
-			c.Close()
-		}
-	}()
-	rs := netip.MustParseAddrPort(ln.Addr().String())
+	rs := serveLoopback(t, func(c net.Conn) { c.Write([]byte("hello")) })
 	key := ipvs.TCPService(netip.MustParseAddrPort("127.0.0.1:9000"))
 	apply(t, m, ipvs.State{Services: []ipvs.Service{{Key: key, Scheduler: ipvs.RR,
 		Destinations: []ipvs.Destination{{Addr: rs, Weight: 1}}}}})
 	const n = 5
 	for range n {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:9000", 2*time.Second)
-		if err != nil {
-			t.Fatalf("dial through IPVS: %v", err)
-		}
+		c := dialIPVS(t, "127.0.0.1:9000")
 		buf := make([]byte, 5)
-		c.SetDeadline(time.Now().Add(2 * time.Second))
 		if _, err := c.Read(buf); err != nil || string(buf) != "hello" {
 			t.Errorf("read through IPVS: %q, %v", buf, err)
 		}
 		c.Close()
 	}
-	// The kernel's estimator publishes the per-CPU counters every 2 s.
+	// The kernel's estimator publishes the per-CPU counters every 2 s; wait
+	// for them up to ten times that.
 	var svc ipvs.Service
 	var d ipvs.Destination
-	for i := 0; i < 40 && svc.Stats.Conns < n; i++ {
+	for i := 0; i < 80 && svc.Stats.Conns < n; i++ {
 		if i > 0 {
 			time.Sleep(250 * time.Millisecond)
 		}
@@ -533,6 +515,46 @@ func TestKernelStats(t *testing.T) {
 	}
 }
 
+// ioWait bounds a loopback dial, read or write through IPVS in the VM: far
+// above what one takes, so that only a hang fails.
+const ioWait = 10 * time.Second
+
+// serveLoopback accepts TCP connections on 127.0.0.1 until the test ends,
+// runs handle on each (then closes it) and returns the listening address.
+func serveLoopback(t *testing.T, handle func(net.Conn)) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return netip.MustParseAddrPort(ln.Addr().String())
+}
+
+// dialIPVS connects to a virtual service on loopback, with ioWait as the
+// connection's deadline.
+func dialIPVS(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, ioWait)
+	if err != nil {
+		t.Fatalf("dial through IPVS: %v", err)
+	}
+	c.SetDeadline(time.Now().Add(ioWait))
+	return c
+}
+
 // A cancelled context returns at once.
 func TestKernelCancel(t *testing.T) {
 	k := openKernel(t)
@@ -554,44 +576,17 @@ func TestKernelDrainLiveConnection(t *testing.T) {
 	k := openKernel(t)
 	m, _ := ipvs.New(k, ipvs.Config{Removal: ipvs.Drain})
 	ctx := context.Background()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { // echo until the client closes
-				defer c.Close()
-				buf := make([]byte, 64)
-				for {
-					n, err := c.Read(buf)
-					if err != nil {
-						return
-					}
-					c.Write(buf[:n])
-				}
-			}()
-		}
-	}()
-	rs := netip.MustParseAddrPort(ln.Addr().String())
-	other := netip.MustParseAddrPort("127.0.0.2:1") // never chosen: weight 0
+	rs := serveLoopback(t, func(c net.Conn) { io.Copy(c, c) }) // echo
+	other := netip.MustParseAddrPort("127.0.0.2:1")            // weight 0: never chosen
 	key := ipvs.TCPService(netip.MustParseAddrPort("127.0.0.1:9001"))
 	desired := ipvs.State{Services: []ipvs.Service{{Key: key, Scheduler: ipvs.WRR, Destinations: []ipvs.Destination{
 		{Addr: rs, Weight: 1}, {Addr: other, Weight: 0}}}}}
 	apply(t, m, desired)
-	c, err := net.DialTimeout("tcp", "127.0.0.1:9001", 2*time.Second)
-	if err != nil {
-		t.Fatalf("dial through IPVS: %v", err)
-	}
+	c := dialIPVS(t, "127.0.0.1:9001")
 	defer c.Close()
 	echo := func() {
 		t.Helper()
-		c.SetDeadline(time.Now().Add(2 * time.Second))
+		c.SetDeadline(time.Now().Add(ioWait))
 		if _, err := c.Write([]byte("ping")); err != nil {
 			t.Fatalf("write: %v", err)
 		}
