@@ -68,7 +68,7 @@ type dnsKey struct {
 
 // CheckKey returns a comparable value naming every parameter of d.
 func (d *DNS) CheckKey() any {
-	return dnsKey{server: d.Server, bind: d.Bind, name: strings.ToLower(dns.Fqdn(d.name())), expect: strings.Join(d.Expect, "\x00"),
+	return dnsKey{server: d.Server, bind: d.Bind, name: strings.ToLower(dns.Fqdn(d.name())), expect: fmt.Sprintf("%q", d.Expect),
 		typ: d.qtype(), tcp: d.TCP, norecurse: d.NoRecursion, iface: d.Interface}
 }
 

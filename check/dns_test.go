@@ -186,6 +186,10 @@ func TestDNSCheckKey(t *testing.T) {
 	if a.CheckKey() != b.CheckKey() || a.CheckKey() == c.CheckKey() {
 		t.Error("DNS keys do not follow parameters")
 	}
+	if (&DNS{Expect: []string{"a\x00b"}}).CheckKey() == (&DNS{Expect: []string{"a", "b"}}).CheckKey() ||
+		(&DNS{Expect: []string{}}).CheckKey() == (&DNS{Expect: []string{""}}).CheckKey() {
+		t.Error("different expected answer lists share a key")
+	}
 }
 
 func FuzzDNSReply(f *testing.F) {
