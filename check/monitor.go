@@ -260,9 +260,11 @@ func (m *Monitor) Run(ctx context.Context) error {
 			return nil
 		case <-m.wake:
 		case <-m.tick:
-			// The timer fired: re-arm even if the earliest deadline is
-			// unchanged (a Clock may fire a little early).
-			m.armed, m.stopT = time.Time{}, nil
+			// A timer fired: re-arm even if the earliest deadline is
+			// unchanged (a Clock may fire a little early). stopT is kept:
+			// the tick may come from a timer already replaced, and the
+			// current one must still be stopped when it is.
+			m.armed = time.Time{}
 		case r := <-m.result:
 			m.finish(r)
 			// Drain what else is ready without re-arming the timer.
