@@ -347,6 +347,15 @@ func (d *decoder) names(n *node) []string {
 	return out
 }
 
+// trackHandler is the handler of a track_* block (weights in [-bound,
+// bound]) whose entries are appended to the list dst returns.
+func trackHandler(bound int64, dst func(d *decoder) *[]Track) handler {
+	return func(d *decoder, n *node) {
+		l := dst(d)
+		*l = append(*l, d.tracks(n, -bound, bound)...)
+	}
+}
+
 // tracks reads a track_* block: "NAME [weight W [reverse|noreverse]]".
 func (d *decoder) tracks(n *node, lo, hi int64) []Track {
 	if !n.block {

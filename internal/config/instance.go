@@ -84,28 +84,13 @@ func newInstanceHandlers() map[string]handler {
 		"unicast_ttl":           func(d *decoder, n *node) { d.int(n, 0, 255, &d.curInst().UnicastTTL) },
 		"unicast_fault_no_peer": instFlag(func(i *Instance) *bool { return &i.UnicastFaultNoPeer }),
 		"check_unicast_src":     instFlag(func(i *Instance) *bool { return &i.CheckUnicastSrc }),
-		"track_interface": func(d *decoder, n *node) {
-			i := d.curInst()
-			i.TrackInterfaces = append(i.TrackInterfaces, d.tracks(n, -253, 253)...)
-		},
-		"track_script": func(d *decoder, n *node) {
-			i := d.curInst()
-			i.TrackScripts = append(i.TrackScripts, d.tracks(n, -253, 253)...)
-		},
-		"track_file": func(d *decoder, n *node) {
-			i := d.curInst()
-			i.TrackFiles = append(i.TrackFiles, d.tracks(n, -254, 254)...)
-		},
-		"track_process": func(d *decoder, n *node) {
-			i := d.curInst()
-			i.TrackProcesses = append(i.TrackProcesses, d.tracks(n, -254, 254)...)
-		},
-		"track_bfd": func(d *decoder, n *node) {
-			i := d.curInst()
-			i.TrackBFDs = append(i.TrackBFDs, d.tracks(n, -253, 253)...)
-		},
-		"dont_track_primary": instFlag(func(i *Instance) *bool { return &i.DontTrackPrimary }),
-		"nopreempt":          instFlag(func(i *Instance) *bool { return &i.NoPreempt }),
+		"track_interface":       trackHandler(253, func(d *decoder) *[]Track { return &d.curInst().TrackInterfaces }),
+		"track_script":          trackHandler(253, func(d *decoder) *[]Track { return &d.curInst().TrackScripts }),
+		"track_file":            trackHandler(254, func(d *decoder) *[]Track { return &d.curInst().TrackFiles }),
+		"track_process":         trackHandler(254, func(d *decoder) *[]Track { return &d.curInst().TrackProcesses }),
+		"track_bfd":             trackHandler(253, func(d *decoder) *[]Track { return &d.curInst().TrackBFDs }),
+		"dont_track_primary":    instFlag(func(i *Instance) *bool { return &i.DontTrackPrimary }),
+		"nopreempt":             instFlag(func(i *Instance) *bool { return &i.NoPreempt }),
 		"preempt": func(d *decoder, n *node) {
 			if v, ok := d.flag(n); ok {
 				d.curInst().NoPreempt = !v

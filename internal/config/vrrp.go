@@ -160,26 +160,11 @@ var syncGroupHandlers = map[string]handler{
 		d.sgHasGroup[len(d.cfg.SyncGroups)-1] = true
 		g.Group = append(g.Group, names...)
 	},
-	"track_interface": func(d *decoder, n *node) {
-		g := d.curSG()
-		g.TrackInterfaces = append(g.TrackInterfaces, d.tracks(n, -253, 253)...)
-	},
-	"track_script": func(d *decoder, n *node) {
-		g := d.curSG()
-		g.TrackScripts = append(g.TrackScripts, d.tracks(n, -253, 253)...)
-	},
-	"track_file": func(d *decoder, n *node) {
-		g := d.curSG()
-		g.TrackFiles = append(g.TrackFiles, d.tracks(n, -254, 254)...)
-	},
-	"track_process": func(d *decoder, n *node) {
-		g := d.curSG()
-		g.TrackProcesses = append(g.TrackProcesses, d.tracks(n, -254, 254)...)
-	},
-	"track_bfd": func(d *decoder, n *node) {
-		g := d.curSG()
-		g.TrackBFDs = append(g.TrackBFDs, d.tracks(n, -253, 253)...)
-	},
+	"track_interface":         trackHandler(253, func(d *decoder) *[]Track { return &d.curSG().TrackInterfaces }),
+	"track_script":            trackHandler(253, func(d *decoder) *[]Track { return &d.curSG().TrackScripts }),
+	"track_file":              trackHandler(254, func(d *decoder) *[]Track { return &d.curSG().TrackFiles }),
+	"track_process":           trackHandler(254, func(d *decoder) *[]Track { return &d.curSG().TrackProcesses }),
+	"track_bfd":               trackHandler(253, func(d *decoder) *[]Track { return &d.curSG().TrackBFDs }),
 	"notify_master":           func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyMaster) },
 	"notify_backup":           func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyBackup) },
 	"notify_fault":            func(d *decoder, n *node) { d.notify(n, &d.curSG().NotifyFault) },
