@@ -197,7 +197,11 @@ func TestGolden(t *testing.T) {
 // TestCaptures decodes packets captured from real peers (testdata/*.hex,
 // one packet per line, "# comment" lines allowed) and checks the round trip.
 func TestCaptures(t *testing.T) {
-	files, _ := filepath.Glob("testdata/*.hex")
+	files, err := filepath.Glob("testdata/*.hex")
+	if err != nil {
+		t.Fatal(err)
+	}
+	packets := 0
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -208,6 +212,7 @@ func TestCaptures(t *testing.T) {
 			if line == "" || strings.HasPrefix(line, "#") {
 				continue
 			}
+			packets++
 			b := mustHex(t, line)
 			var p ControlPacket
 			if err := p.UnmarshalBinary(b); err != nil {
@@ -223,6 +228,9 @@ func TestCaptures(t *testing.T) {
 				t.Errorf("%s:%d: round trip (-want +got):\n%s", f, i+1, diff)
 			}
 		}
+	}
+	if packets == 0 {
+		t.Errorf("no captured packets in %d testdata/*.hex files", len(files))
 	}
 }
 
