@@ -168,3 +168,34 @@ func TestTopLevelGlobals(t *testing.T) {
 	}
 	roundTrip(t, c, nil)
 }
+
+func TestMcastGroupFamily(t *testing.T) {
+	src := `global_defs {
+    vrrp_mcast_group4 ff02::12
+    vrrp_mcast_group4 192.0.2.1
+    vrrp_mcast_group6 224.0.0.18
+    vrrp_mcast_group6 2001:db8::1
+    vrrp_mcast_group4 224.0.0.99
+    vrrp_mcast_group6 ff02::99
+}`
+	c, warns, err := Parse("m.conf", []byte(src), Options{ConfigID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.String())
+	}
+	want := []string{
+		"m.conf:2:23: vrrp_mcast_group4: ff02::12 is not an IPv4 multicast address",
+		"m.conf:3:23: vrrp_mcast_group4: 192.0.2.1 is not an IPv4 multicast address",
+		"m.conf:4:23: vrrp_mcast_group6: 224.0.0.18 is not an IPv6 multicast address",
+		"m.conf:5:23: vrrp_mcast_group6: 2001:db8::1 is not an IPv6 multicast address",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("warnings (-want +got):\n%s", d)
+	}
+	if g := c.Global; g.VRRPMcastGroup4 != netip.MustParseAddr("224.0.0.99") || g.VRRPMcastGroup6 != netip.MustParseAddr("ff02::99") {
+		t.Errorf("groups = %v, %v", g.VRRPMcastGroup4, g.VRRPMcastGroup6)
+	}
+}

@@ -48,33 +48,15 @@ var globalHandlers = map[string]handler{
 			}
 		}
 	},
-	"smtp_helo_name":       func(d *decoder, n *node) { d.str(n, &d.cfg.Global.SMTPHeloName) },
-	"smtp_connect_timeout": func(d *decoder, n *node) { d.timer(n, time.Second, maxTimer, &d.cfg.Global.SMTPConnectTimeout) },
-	"smtp_alert":           func(d *decoder, n *node) { d.setFlagPtr(n, &d.cfg.Global.SMTPAlert) },
-	"smtp_alert_vrrp":      func(d *decoder, n *node) { d.setFlagPtr(n, &d.cfg.Global.SMTPAlertVRRP) },
-	"smtp_alert_checker":   func(d *decoder, n *node) { d.setFlagPtr(n, &d.cfg.Global.SMTPAlertChecker) },
-	"no_email_faults":      func(d *decoder, n *node) { d.setFlag(n, &d.cfg.Global.NoEmailFaults) },
-	"default_interface":    func(d *decoder, n *node) { d.str(n, &d.cfg.Global.DefaultInterface) },
-	"vrrp_mcast_group4": func(d *decoder, n *node) {
-		var a netip.Addr
-		if d.addr(n, &a) {
-			if !a.Is4() || !a.IsMulticast() {
-				d.warnf(n.args[0].pos, "vrrp_mcast_group4: %s is not an IPv4 multicast address", a)
-				return
-			}
-			d.cfg.Global.VRRPMcastGroup4 = a
-		}
-	},
-	"vrrp_mcast_group6": func(d *decoder, n *node) {
-		var a netip.Addr
-		if d.addr(n, &a) {
-			if !a.Is6() || !a.IsMulticast() {
-				d.warnf(n.args[0].pos, "vrrp_mcast_group6: %s is not an IPv6 multicast address", a)
-				return
-			}
-			d.cfg.Global.VRRPMcastGroup6 = a
-		}
-	},
+	"smtp_helo_name":                  func(d *decoder, n *node) { d.str(n, &d.cfg.Global.SMTPHeloName) },
+	"smtp_connect_timeout":            func(d *decoder, n *node) { d.timer(n, time.Second, maxTimer, &d.cfg.Global.SMTPConnectTimeout) },
+	"smtp_alert":                      func(d *decoder, n *node) { d.setFlagPtr(n, &d.cfg.Global.SMTPAlert) },
+	"smtp_alert_vrrp":                 func(d *decoder, n *node) { d.setFlagPtr(n, &d.cfg.Global.SMTPAlertVRRP) },
+	"smtp_alert_checker":              func(d *decoder, n *node) { d.setFlagPtr(n, &d.cfg.Global.SMTPAlertChecker) },
+	"no_email_faults":                 func(d *decoder, n *node) { d.setFlag(n, &d.cfg.Global.NoEmailFaults) },
+	"default_interface":               func(d *decoder, n *node) { d.str(n, &d.cfg.Global.DefaultInterface) },
+	"vrrp_mcast_group4":               mcastGroup(4, func(g *Global) *netip.Addr { return &g.VRRPMcastGroup4 }),
+	"vrrp_mcast_group6":               mcastGroup(6, func(g *Global) *netip.Addr { return &g.VRRPMcastGroup6 }),
 	"vrrp_version":                    func(d *decoder, n *node) { d.int(n, 2, 3, &d.cfg.Global.VRRPVersion) },
 	"vrrp_strict":                     func(d *decoder, n *node) { d.setFlag(n, &d.cfg.Global.VRRPStrict) },
 	"vrrp_skip_check_adv_addr":        func(d *decoder, n *node) { d.setFlag(n, &d.cfg.Global.VRRPSkipCheckAdvAddr) },
@@ -120,6 +102,21 @@ var globalHandlers = map[string]handler{
 			d.cfg.Global.RandomSeed = &v
 		}
 	},
+}
+
+// mcastGroup is the handler of vrrp_mcast_group4 and vrrp_mcast_group6: a
+// multicast address of IP version v stored where dst says.
+func mcastGroup(v int, dst func(*Global) *netip.Addr) handler {
+	return func(d *decoder, n *node) {
+		var a netip.Addr
+		if d.addr(n, &a) {
+			if (v == 4) != a.Is4() || !a.IsMulticast() {
+				d.warnf(n.args[0].pos, "%s: %s is not an IPv%d multicast address", n.name.text, a, v)
+				return
+			}
+			*dst(&d.cfg.Global) = a
+		}
+	}
 }
 
 func (d *decoder) globalDefs(n *node) {
