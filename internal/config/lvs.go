@@ -434,9 +434,9 @@ func inheritRS(rs *RealServer, vs *VirtualServer) {
 		}
 		if c.DelayBeforeRetry < 0 {
 			switch c.Kind {
-			case "DNS_CHECK":
+			case DNSCheck:
 				c.DelayBeforeRetry = c.DelayLoop
-			case "HTTP_GET", "SSL_GET":
+			case HTTPGet, SSLGet:
 				c.DelayBeforeRetry = 3 * time.Second
 			default:
 				c.DelayBeforeRetry = time.Second
@@ -446,19 +446,19 @@ func inheritRS(rs *RealServer, vs *VirtualServer) {
 			a := *rs.Alpha
 			c.Alpha = &a
 		}
-		if (c.Kind == "HTTP_GET" || c.Kind == "SSL_GET") && c.VirtualHost == "" {
+		if (c.Kind == HTTPGet || c.Kind == SSLGet) && c.VirtualHost == "" {
 			c.VirtualHost = rs.VirtualHost
 		}
-		if !c.ConnectIP.IsValid() && c.Kind != "MISC_CHECK" && c.Kind != "FILE_CHECK" && c.Kind != "BFD_CHECK" {
+		if !c.ConnectIP.IsValid() && c.Kind != MiscCheck && c.Kind != FileCheck && c.Kind != BFDCheck {
 			c.ConnectIP = rs.Addr
 		}
 		if c.ConnectPort == 0 {
 			switch c.Kind {
-			case "SMTP_CHECK":
+			case SMTPCheck:
 				c.ConnectPort = 25
-			case "DNS_CHECK":
+			case DNSCheck:
 				c.ConnectPort = 53
-			case "TCP_CHECK", "HTTP_GET", "SSL_GET", "UDP_CHECK":
+			case TCPCheck, HTTPGet, SSLGet, UDPCheck:
 				c.ConnectPort = rs.Port
 			}
 		}
@@ -526,9 +526,9 @@ func newRSHandlers() map[string]handler {
 		"delay_before_retry": func(d *decoder, n *node) { d.timer(n, 0, maxTimer, &d.curRS().DelayBeforeRetry) },
 		"warmup":             func(d *decoder, n *node) { d.timer(n, 0, maxTimer, &d.curRS().Warmup) },
 	}
-	for _, k := range []string{"TCP_CHECK", "HTTP_GET", "SSL_GET", "SMTP_CHECK", "DNS_CHECK", "UDP_CHECK",
-		"PING_CHECK", "MISC_CHECK", "FILE_CHECK", "BFD_CHECK"} {
-		m[k] = (*decoder).checker
+	for _, k := range []CheckerKind{TCPCheck, HTTPGet, SSLGet, SMTPCheck, DNSCheck, UDPCheck,
+		PingCheck, MiscCheck, FileCheck, BFDCheck} {
+		m[string(k)] = (*decoder).checker
 	}
 	return m
 }
@@ -549,14 +549,12 @@ func (d *decoder) realServer(n *node) {
 func newChecker(kind CheckerKind, pos Pos) Checker {
 	c := Checker{Kind: kind, Pos: pos, Retry: -1, DelayBeforeRetry: -1, Warmup: -1}
 	switch kind {
-	case "DNS_CHECK":
+	case DNSCheck:
 		c.DNSType, c.DNSName = "SOA", "."
-	case "UDP_CHECK":
+	case UDPCheck:
 		c.MaxReplyLength = 255
-	case "FILE_CHECK":
+	case FileCheck:
 		c.Weight = 1
-	case "PING_CHECK":
-		c.Retry = -1
 	}
 	return c
 }
@@ -569,12 +567,12 @@ func (d *decoder) checker(n *node) {
 		d.checkerBody(&c, n.children)
 	}
 	switch kind {
-	case "MISC_CHECK":
+	case MiscCheck:
 		if c.MiscPath == "" {
 			d.warnf(n.name.pos, "MISC_CHECK: no misc_path set, removing checker")
 			return
 		}
-	case "FILE_CHECK":
+	case FileCheck:
 		// keepalived resolves the reference while reading: the track_file
 		// must be defined before the checker.
 		if c.TrackFile != "" && !slices.ContainsFunc(d.cfg.TrackFiles, func(f TrackFile) bool { return f.Name == c.TrackFile }) {
@@ -585,7 +583,7 @@ func (d *decoder) checker(n *node) {
 			d.warnf(n.name.pos, "FILE_CHECK: no track_file set, removing checker")
 			return
 		}
-	case "BFD_CHECK":
+	case BFDCheck:
 		if c.BFDName == "" {
 			d.warnf(n.name.pos, "BFD_CHECK: no name set, removing checker")
 			return
@@ -594,7 +592,7 @@ func (d *decoder) checker(n *node) {
 			d.warnf(n.name.pos, "BFD_CHECK: bfd_instance %s not configured for the checker, removing checker", c.BFDName)
 			return
 		}
-	case "HTTP_GET", "SSL_GET":
+	case HTTPGet, SSLGet:
 		if len(c.URLs) == 0 {
 			d.warnf(n.name.pos, "%s: no url set, removing checker", kind)
 			return
@@ -678,7 +676,7 @@ func (d *decoder) checkerBody(c *Checker, children []*node) {
 func (d *decoder) checkerSpecific(c *Checker, n *node) bool {
 	kw := n.name.text
 	switch c.Kind {
-	case "HTTP_GET", "SSL_GET":
+	case HTTPGet, SSLGet:
 		switch kw {
 		case "url":
 			if u, ok := d.url(n); ok {
@@ -696,7 +694,7 @@ func (d *decoder) checkerSpecific(c *Checker, n *node) bool {
 		default:
 			return false
 		}
-	case "SMTP_CHECK":
+	case SMTPCheck:
 		switch kw {
 		case "helo_name":
 			d.str(n, &c.HeloName)
@@ -724,7 +722,7 @@ func (d *decoder) checkerSpecific(c *Checker, n *node) bool {
 		default:
 			return false
 		}
-	case "DNS_CHECK":
+	case DNSCheck:
 		switch kw {
 		case "type":
 			if t, ok := d.arg(n, 0, "a record type"); ok {
@@ -741,7 +739,7 @@ func (d *decoder) checkerSpecific(c *Checker, n *node) bool {
 		default:
 			return false
 		}
-	case "UDP_CHECK":
+	case UDPCheck:
 		switch kw {
 		case "payload":
 			if t, ok := d.arg(n, 0, "hex bytes"); ok {
@@ -763,7 +761,7 @@ func (d *decoder) checkerSpecific(c *Checker, n *node) bool {
 		default:
 			return false
 		}
-	case "MISC_CHECK":
+	case MiscCheck:
 		switch kw {
 		case "misc_path":
 			d.strJoin(n, &c.MiscPath)
@@ -779,7 +777,7 @@ func (d *decoder) checkerSpecific(c *Checker, n *node) bool {
 		default:
 			return false
 		}
-	case "FILE_CHECK":
+	case FileCheck:
 		switch kw {
 		case "track_file", "file":
 			d.str(n, &c.TrackFile)
@@ -790,7 +788,7 @@ func (d *decoder) checkerSpecific(c *Checker, n *node) bool {
 		default:
 			return false
 		}
-	case "BFD_CHECK":
+	case BFDCheck:
 		switch kw {
 		case "name":
 			d.str(n, &c.BFDName)

@@ -751,7 +751,7 @@ func (w *printer) checker(c *Checker) {
 	w.boolPtr("alpha", c.Alpha)
 	w.boolPtr("log_all_failures", c.LogAllFailures)
 	switch c.Kind {
-	case "HTTP_GET", "SSL_GET":
+	case HTTPGet, SSLGet:
 		for _, u := range c.URLs {
 			w.open("url")
 			w.str("path", u.Path)
@@ -776,12 +776,12 @@ func (w *printer) checker(c *Checker) {
 		w.str("virtualhost", c.VirtualHost)
 		w.flag("fast_recovery", c.FastRecovery)
 		w.flag("enable_sni", c.EnableSNI)
-	case "SMTP_CHECK":
+	case SMTPCheck:
 		w.str("helo_name", c.HeloName)
-	case "DNS_CHECK":
+	case DNSCheck:
 		w.str("type", c.DNSType)
 		w.str("name", c.DNSName)
-	case "UDP_CHECK":
+	case UDPCheck:
 		if len(c.Payload) > 0 {
 			w.line("payload", hex.EncodeToString(c.Payload))
 		}
@@ -794,18 +794,18 @@ func (w *printer) checker(c *Checker) {
 		}
 		w.num("min_reply_length", c.MinReplyLength)
 		w.num("max_reply_length", c.MaxReplyLength)
-	case "MISC_CHECK":
+	case MiscCheck:
 		w.str("misc_path", c.MiscPath)
 		w.dnz("misc_timeout", c.MiscTimeout)
 		w.flag("misc_dynamic", c.MiscDynamic)
 		if c.User != "" {
 			w.line(userWords("user", c.User, c.Group)...)
 		}
-	case "FILE_CHECK":
+	case FileCheck:
 		w.str("track_file", c.TrackFile)
 		w.flag("dynamic", c.Dynamic)
 		w.weight(c.Weight, c.Reverse)
-	case "BFD_CHECK":
+	case BFDCheck:
 		w.str("name", c.BFDName)
 		if c.Weight != 0 || c.Reverse {
 			w.weight(c.Weight, c.Reverse)
