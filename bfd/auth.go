@@ -24,10 +24,11 @@ const (
 	sha1AuthLen                        = 28
 	maxPasswordLen                     = 16
 	simpleAuthHeaderLen                = 3
+	keyedAuthHeaderLen                 = 8 // type, len, key ID, reserved, sequence number
 	maxAuthenticatedPacketLen          = HeaderLen + sha1AuthLen
 	errAuthPrefix                      = "bfd: auth: "
 	authOffset                         = HeaderLen
-	authDigestOffset                   = HeaderLen + 8
+	authDigestOffset                   = HeaderLen + keyedAuthHeaderLen
 	authLenOffset                      = HeaderLen + 1
 )
 
@@ -162,7 +163,7 @@ func keyedType(plain AuthType, meticulous bool) AuthType {
 // appendKeyed appends a keyed MD5 or SHA1 section (§4.3, §4.4): type, len,
 // key ID, reserved, sequence number, digest.
 func appendKeyed(b []byte, t AuthType, keyID uint8, seq uint32, digest []byte) []byte {
-	b = append(b, byte(t), byte(authDigestOffset-authOffset+len(digest)), keyID, 0)
+	b = append(b, byte(t), byte(keyedAuthHeaderLen+len(digest)), keyID, 0)
 	b = binary.BigEndian.AppendUint32(b, seq)
 	return append(b, digest...)
 }
@@ -170,13 +171,13 @@ func appendKeyed(b []byte, t AuthType, keyID uint8, seq uint32, digest []byte) [
 // unmarshalKeyed decodes the keyed MD5 or SHA1 section b, which must be as
 // long as the section with a digest of len(digest) bytes.
 func unmarshalKeyed(b []byte, name string, keyID *uint8, meticulous *bool, seq *uint32, digest []byte) error {
-	if want := authDigestOffset - authOffset + len(digest); len(b) != want {
+	if want := keyedAuthHeaderLen + len(digest); len(b) != want {
 		return &ParseError{Field: "auth len", Offset: authLenOffset, Reason: fmt.Sprintf("%s section of %d bytes, want %d", name, len(b), want)}
 	}
 	*meticulous = AuthType(b[0]).Meticulous()
 	*keyID = b[2]
 	*seq = binary.BigEndian.Uint32(b[4:])
-	copy(digest, b[8:])
+	copy(digest, b[keyedAuthHeaderLen:])
 	return nil
 }
 
