@@ -180,17 +180,33 @@ func (h *HTTP) kind() string {
 	return "http"
 }
 
-func (h *HTTP) target() string {
-	p := h.Path
-	if p == "" {
-		p = "/"
+// path returns the request target.
+func (h *HTTP) path() string {
+	if h.Path == "" {
+		return "/"
 	}
-	return h.Addr.String() + p
+	return h.Path
+}
+
+// hostHeader returns the Host header: Host, or the address (bracketed if
+// IPv6, without its zone) with the port unless it is the scheme's default.
+func (h *HTTP) hostHeader() string {
+	if h.Host != "" {
+		return h.Host
+	}
+	host := h.Addr.Addr().WithZone("").String()
+	if h.Addr.Addr().Is6() {
+		host = "[" + host + "]"
+	}
+	if p := h.Addr.Port(); !(p == 80 && h.TLS == nil) && !(p == 443 && h.TLS != nil) {
+		host += ":" + strconv.Itoa(int(p))
+	}
+	return host
 }
 
 // Check performs the request.
 func (h *HTTP) Check(ctx context.Context) error {
-	kind, target := h.kind(), h.target()
+	kind, target := h.kind(), h.Addr.String()+h.path()
 	if err := h.Validate(); err != nil {
 		return fail(ctx, kind, target, ReasonConfig, err)
 	}
@@ -200,16 +216,6 @@ func (h *HTTP) Check(ctx context.Context) error {
 	}
 	defer release()
 	resetOnClose(raw)
-	host := h.Host
-	if host == "" {
-		host = h.Addr.Addr().WithZone("").String()
-		if h.Addr.Addr().Is6() {
-			host = "[" + host + "]"
-		}
-		if p := h.Addr.Port(); !(p == 80 && h.TLS == nil) && !(p == 443 && h.TLS != nil) {
-			host += ":" + strconv.Itoa(int(p))
-		}
-	}
 	var conn net.Conn = raw
 	if h.TLS != nil {
 		tc := tls.Client(raw, clientConfig(h.TLS, h.Host, h.Addr.Addr()))
@@ -218,14 +224,11 @@ func (h *HTTP) Check(ctx context.Context) error {
 		}
 		conn = tc
 	}
-	path := h.Path
-	if path == "" {
-		path = "/"
-	}
-	req := "GET " + path + " HTTP/1.0\r\nUser-Agent: keepalived-go\r\nHost: " + host + "\r\n\r\n"
+	proto, connection := "HTTP/1.0", ""
 	if h.HTTP11 {
-		req = "GET " + path + " HTTP/1.1\r\nUser-Agent: keepalived-go\r\nHost: " + host + "\r\nConnection: close\r\n\r\n"
+		proto, connection = "HTTP/1.1", "Connection: close\r\n"
 	}
+	req := "GET " + h.path() + " " + proto + "\r\nUser-Agent: keepalived-go\r\nHost: " + h.hostHeader() + "\r\n" + connection + "\r\n"
 	if _, err := io.WriteString(conn, req); err != nil {
 		return fail(ctx, kind, target, ReasonProtocol, fmt.Errorf("write request: %w", err))
 	}

@@ -485,3 +485,21 @@ func TestHTTPEndlessBodyBoundedMemory(t *testing.T) {
 		}
 	}
 }
+
+func TestHTTPHostHeader(t *testing.T) {
+	tests := []struct {
+		h    HTTP
+		want string
+	}{
+		{HTTP{Addr: netip.MustParseAddrPort("192.0.2.1:80")}, "192.0.2.1"},
+		{HTTP{Addr: netip.MustParseAddrPort("192.0.2.1:443")}, "192.0.2.1:443"},
+		{HTTP{Addr: netip.MustParseAddrPort("192.0.2.1:443"), TLS: &tls.Config{}}, "192.0.2.1"},
+		{HTTP{Addr: netip.MustParseAddrPort("[fe80::1%eth0]:8080")}, "[fe80::1]:8080"},
+		{HTTP{Addr: netip.MustParseAddrPort("192.0.2.1:8080"), Host: "www.example.com"}, "www.example.com"},
+	}
+	for _, tt := range tests {
+		if got := tt.h.hostHeader(); got != tt.want {
+			t.Errorf("hostHeader(%v, tls %v, host %q) = %q, want %q", tt.h.Addr, tt.h.TLS != nil, tt.h.Host, got, tt.want)
+		}
+	}
+}
