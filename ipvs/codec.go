@@ -327,42 +327,22 @@ func decodeStats(s32, s64 []byte) (Stats, error) {
 		v, wide = s32, false
 	}
 	var s Stats
+	// By attribute type (IPVS_STATS_ATTR_CONNS = 1 ...).
+	fields := [...]*uint64{&s.Conns, &s.PktsIn, &s.PktsOut, &s.BytesIn, &s.BytesOut,
+		&s.CPS, &s.PPSIn, &s.PPSOut, &s.BPSIn, &s.BPSOut}
 	err := forAttrs(v, func(typ uint16, val []byte) error {
-		var x uint64
-		var err error
-		if wide || typ == 4 || typ == 5 {
-			x, err = getU64(val)
-		} else {
-			var y uint32
-			y, err = getU32(val)
-			x = uint64(y)
+		if typ < 1 || int(typ) > len(fields) {
+			return nil // IPVS_STATS_ATTR_PAD (empty, where 64-bit values need aligning) or newer
 		}
-		if err != nil {
+		f := fields[typ-1]
+		if wide || f == &s.BytesIn || f == &s.BytesOut {
+			x, err := getU64(val)
+			*f = x
 			return err
 		}
-		switch typ {
-		case 1:
-			s.Conns = x
-		case 2:
-			s.PktsIn = x
-		case 3:
-			s.PktsOut = x
-		case 4:
-			s.BytesIn = x
-		case 5:
-			s.BytesOut = x
-		case 6:
-			s.CPS = x
-		case 7:
-			s.PPSIn = x
-		case 8:
-			s.PPSOut = x
-		case 9:
-			s.BPSIn = x
-		case 10:
-			s.BPSOut = x
-		}
-		return nil
+		x, err := getU32(val)
+		*f = uint64(x)
+		return err
 	})
 	if err != nil {
 		return Stats{}, err
@@ -599,20 +579,20 @@ func decodeTimeouts(payload []byte) (Timeouts, error) {
 	}
 	var t Timeouts
 	err := forAttrs(payload[4:], func(typ uint16, val []byte) error {
-		v, err := getU32(val)
-		if err != nil {
-			return err
-		}
-		d := time.Duration(v) * time.Second
+		var f *time.Duration
 		switch typ {
 		case attrTimeoutTCP:
-			t.TCP = d
+			f = &t.TCP
 		case attrTimeoutFin:
-			t.TCPFin = d
+			f = &t.TCPFin
 		case attrTimeoutUDP:
-			t.UDP = d
+			f = &t.UDP
+		default:
+			return nil
 		}
-		return nil
+		v, err := getU32(val)
+		*f = time.Duration(v) * time.Second
+		return err
 	})
 	if err != nil {
 		return Timeouts{}, err

@@ -129,6 +129,16 @@ func TestDecodeStats(t *testing.T) {
 	if d.Counters.Stats.Conns != 1<<40 {
 		t.Errorf("stats64 not preferred: %+v", d.Counters.Stats)
 	}
+	// Kernels without efficient unaligned access put an empty
+	// IPVS_STATS_ATTR_PAD (11) before a 64-bit value that needs aligning.
+	for _, c := range []struct{ s32, s64 attrs }{
+		{s32: attrs(nil).u32(1, 7).put(11, nil)},
+		{s64: attrs(nil).put(11, nil).put(1, ne.AppendUint64(nil, 7)).put(11, nil)},
+	} {
+		if got, err := decodeStats(c.s32, c.s64); err != nil || got != (Stats{Conns: 7}) {
+			t.Errorf("stats with padding %x / %x = %+v, %v; want 7 connections", []byte(c.s32), []byte(c.s64), got, err)
+		}
+	}
 }
 
 func TestDecodeErrors(t *testing.T) {
