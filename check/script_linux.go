@@ -49,11 +49,9 @@ func lookupCredential(u, g string) (*syscall.Credential, error) {
 	cred := &syscall.Credential{Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid()), Groups: []uint32{},
 		NoSetGroups: os.Geteuid() != 0}
 	if u != "" {
-		usr, err := user.Lookup(u)
+		usr, err := lookupNameOrID(u, user.Lookup, user.LookupId)
 		if err != nil {
-			if usr, err = user.LookupId(u); err != nil {
-				return nil, fmt.Errorf("user %q: %w", u, err)
-			}
+			return nil, fmt.Errorf("user %q: %w", u, err)
 		}
 		uid, err1 := strconv.ParseUint(usr.Uid, 10, 32)
 		gid, err2 := strconv.ParseUint(usr.Gid, 10, 32)
@@ -63,11 +61,9 @@ func lookupCredential(u, g string) (*syscall.Credential, error) {
 		cred.Uid, cred.Gid = uint32(uid), uint32(gid)
 	}
 	if g != "" {
-		grp, err := user.LookupGroup(g)
+		grp, err := lookupNameOrID(g, user.LookupGroup, user.LookupGroupId)
 		if err != nil {
-			if grp, err = user.LookupGroupId(g); err != nil {
-				return nil, fmt.Errorf("group %q: %w", g, err)
-			}
+			return nil, fmt.Errorf("group %q: %w", g, err)
 		}
 		gid, err := strconv.ParseUint(grp.Gid, 10, 32)
 		if err != nil {
@@ -76,6 +72,15 @@ func lookupCredential(u, g string) (*syscall.Credential, error) {
 		cred.Gid = uint32(gid)
 	}
 	return cred, nil
+}
+
+// lookupNameOrID looks s up as a name, then as a number.
+func lookupNameOrID[T any](s string, byName, byID func(string) (T, error)) (T, error) {
+	v, err := byName(s)
+	if err != nil {
+		v, err = byID(s)
+	}
+	return v, err
 }
 
 func runScript(ctx context.Context, s *Script) (int, bool, error) {
