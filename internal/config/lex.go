@@ -277,7 +277,12 @@ func (p *pre) include(kw, arg string, pos Pos) {
 	}
 	var files []string
 	seen := map[string]bool{}
-	for _, alt := range expandBraces(pattern) {
+	alts, ok := expandBraces(pattern)
+	if !ok {
+		p.errorf(pos, "%s %q: brace expansion gives more than %d names", kw, arg, maxBraceNames)
+		return
+	}
+	for _, alt := range alts {
 		m, err := p.opts.glob(alt)
 		if err != nil {
 			fail("%s %q: %v", kw, alt, err)
@@ -323,12 +328,17 @@ func (p *pre) include(kw, arg string, pos Pos) {
 	}
 }
 
+// maxBraceNames bounds the names one include pattern expands to: the
+// count grows exponentially with the brace groups ({a,b} twenty times
+// gives a million).
+const maxBraceNames = 4096
+
 // expandBraces performs csh style brace expansion: "a{b,c{d,e}}f" gives
-// abf, acdf, acef.
-func expandBraces(s string) []string {
+// abf, acdf, acef. It reports false, and no names, beyond maxBraceNames.
+func expandBraces(s string) ([]string, bool) {
 	start := strings.IndexByte(s, '{')
 	if start < 0 {
-		return []string{s}
+		return []string{s}, true
 	}
 	depth := 0
 	var parts []string
@@ -352,17 +362,25 @@ func expandBraces(s string) []string {
 		}
 	}
 	if end < 0 {
-		return []string{s}
+		return []string{s}, true
+	}
+	tails, ok := expandBraces(s[end+1:])
+	if !ok {
+		return nil, false
 	}
 	var out []string
-	for _, tail := range expandBraces(s[end+1:]) {
+	for _, tail := range tails {
 		for _, part := range parts {
-			for _, mid := range expandBraces(part) {
+			mids, ok := expandBraces(part)
+			if !ok || len(out)+len(mids) > maxBraceNames {
+				return nil, false
+			}
+			for _, mid := range mids {
 				out = append(out, s[:start]+mid+tail)
 			}
 		}
 	}
-	return out
+	return out, true
 }
 
 // stripComment removes a '#' or '!' comment that is not inside quotes.

@@ -54,13 +54,27 @@ func TestStripComment(t *testing.T) {
 }
 
 func TestExpandBraces(t *testing.T) {
-	got := expandBraces("{foo/{,cat,dog},bar}.conf")
+	got, ok := expandBraces("{foo/{,cat,dog},bar}.conf")
 	want := []string{"foo/.conf", "foo/cat.conf", "foo/dog.conf", "bar.conf"}
-	if d := cmp.Diff(want, got); d != "" {
-		t.Errorf("(-want +got):\n%s", d)
+	if d := cmp.Diff(want, got); d != "" || !ok {
+		t.Errorf("ok %v, (-want +got):\n%s", ok, d)
 	}
-	if got := expandBraces("a{b"); len(got) != 1 || got[0] != "a{b" {
-		t.Errorf("unbalanced: %q", got)
+	if got, ok := expandBraces("a{b"); len(got) != 1 || got[0] != "a{b" || !ok {
+		t.Errorf("unbalanced: %q, %v", got, ok)
+	}
+	// 2^12 names is the limit; 2^13 (or 2^40) is refused without
+	// expanding them all.
+	if got, ok := expandBraces(strings.Repeat("{a,b}", 12)); len(got) != maxBraceNames || !ok {
+		t.Errorf("12 groups: %d names, %v; want %d, true", len(got), ok, maxBraceNames)
+	}
+	for _, n := range []int{13, 40} {
+		if got, ok := expandBraces(strings.Repeat("{a,b}", n)); got != nil || ok {
+			t.Errorf("%d groups: %d names, %v; want none, false", n, len(got), ok)
+		}
+	}
+	_, _, err := Parse("m.conf", []byte("include /x"+strings.Repeat("{a,b}", 40)+"\n"), Options{ConfigID: "x", FS: fstest.MapFS{}})
+	if err == nil || !strings.Contains(err.Error(), "brace expansion gives more than 4096 names") {
+		t.Errorf("Parse with 2^40 include names: err = %v", err)
 	}
 }
 
