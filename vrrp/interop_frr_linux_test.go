@@ -29,8 +29,7 @@ const frrDir = "/usr/lib/frr"
 
 func startFRRVRRP(t *testing.T, ns *testutil.NetNS, vrid, prio int, advert time.Duration, vip string) *frr {
 	t.Helper()
-	vtysh := testutil.RequireCommand(t, "vtysh")
-	_ = vtysh
+	testutil.RequireCommand(t, "vtysh")
 	for _, d := range []string{"zebra", "vrrpd"} {
 		if _, err := os.Stat(filepath.Join(frrDir, d)); err != nil {
 			testutil.Skip(t, "FRR %s not installed (%v); make deps installs frr", d, err)
@@ -174,10 +173,9 @@ func TestInteropFRR(t *testing.T) {
 		fr := startFRRVRRP(t, b, 51, 150, f.advert, f.vip.String())
 		fr.waitState(51, "Master", f.timeout())
 		g := startGo(t, a, f.goOpts(100))
-		time.Sleep(500 * time.Millisecond)
-		if st := g.inst.State(); st != vrrp.StateBackup {
-			t.Errorf("our state = %v, want BACKUP", st)
-		}
+		// Past our Master_Down_Interval (0.36 s) we are still BACKUP.
+		g.waitState(vrrp.StateBackup, f.timeout())
+		g.noTransition(500 * time.Millisecond)
 		fr.KillVRRPD()
 		g.waitState(vrrp.StateMaster, f.timeout())
 		wantHolder(t, f.vip, a, a)

@@ -168,12 +168,20 @@ func (r *goRouter) Kill() {
 // waitState waits for a transition to state and returns it.
 func (r *goRouter) waitState(state vrrp.State, timeout time.Duration) vrrp.Transition {
 	r.t.Helper()
+	return r.waitStateSince(state, time.Time{}, timeout)
+}
+
+// waitStateSince waits for a transition to state made at or after since,
+// skipping older ones: a loser's transient MASTER at a simultaneous start
+// must not be taken for the takeover a later step waits for.
+func (r *goRouter) waitStateSince(state vrrp.State, since time.Time, timeout time.Duration) vrrp.Transition {
+	r.t.Helper()
 	tm := time.NewTimer(timeout)
 	defer tm.Stop()
 	for {
 		select {
 		case tr := <-r.trans:
-			if tr.To == state {
+			if tr.To == state && !tr.At.Before(since) {
 				return tr
 			}
 		case <-tm.C:
@@ -183,15 +191,23 @@ func (r *goRouter) waitState(state vrrp.State, timeout time.Duration) vrrp.Trans
 	}
 }
 
-// noTransition fails if the instance changes state within d.
+// noTransition fails if the instance changes state within d from now;
+// transitions made before the call are not counted.
 func (r *goRouter) noTransition(d time.Duration) {
 	r.t.Helper()
+	start := time.Now()
 	tm := time.NewTimer(d)
 	defer tm.Stop()
-	select {
-	case tr := <-r.trans:
-		r.t.Errorf("unexpected transition %v -> %v (%v)", tr.From, tr.To, tr.Reason)
-	case <-tm.C:
+	for {
+		select {
+		case tr := <-r.trans:
+			if !tr.At.Before(start) {
+				r.t.Errorf("unexpected transition %v -> %v (%v)", tr.From, tr.To, tr.Reason)
+				return
+			}
+		case <-tm.C:
+			return
+		}
 	}
 }
 
@@ -239,16 +255,23 @@ func holders(t *testing.T, vip netip.Prefix, nss ...*testutil.NetNS) []string {
 	return out
 }
 
-// wantHolder waits (bounded) until exactly want holds vip.
+// holderWait bounds wantHolder: many advert intervals of every family, and
+// room for a loaded machine (a VIP moves within one interval of the
+// transition that moves it).
+const holderWait = 10 * time.Second
+
+// wantHolder waits (at most holderWait) until exactly want holds vip.
 func wantHolder(t *testing.T, vip netip.Prefix, want *testutil.NetNS, nss ...*testutil.NetNS) {
 	t.Helper()
 	var got []string
-	for range 100 {
+	for deadline := time.Now().Add(holderWait); ; time.Sleep(20 * time.Millisecond) {
 		got = holders(t, vip, nss...)
 		if len(got) == 1 && got[0] == want.Name {
 			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			break
+		}
 	}
 	t.Errorf("VIP %s held by %v, want exactly [%s]", vip, got, want.Name)
 }
@@ -294,7 +317,10 @@ var families = []family{
 	{"v3-ipv6-unicast", 3, 100 * time.Millisecond, "0.1", netip.MustParsePrefix("2001:db8::100/64"), true, "", false},
 }
 
-func (f family) timeout() time.Duration { return 5*f.advert + 3*time.Second }
+// timeout bounds every wait for a state: Master_Down_Interval is below
+// 4 adverts, so this is several times it plus room for a loaded machine
+// and keepalived's start-up.
+func (f family) timeout() time.Duration { return 10*f.advert + 5*time.Second }
 
 func (f family) goOpts(prio uint8) goOpts {
 	o := goOpts{version: f.version, prio: prio, advert: f.advert, vip: f.vip, authPass: f.authPass, ah: f.ah}
@@ -352,8 +378,13 @@ func requireInterop(t *testing.T) {
 }
 
 // TestInteropWeWin: our instance (150, namespace a) against keepalived (100,
-// namespace b). We become MASTER and own the VIP; killed with no goodbye,
-// keepalived takes over and owns it.
+// namespace b), started together. We end up MASTER and own the VIP; killed
+// with no goodbye, keepalived takes over and owns it.
+//
+// keepalived starts first, so its Master_Down_Timer may expire before ours
+// (the timers differ by the skew only) and it may be MASTER for a moment
+// before we preempt it: the convergence is awaited on the VIP, and the
+// takeover on a MASTER reported after the kill.
 func TestInteropWeWin(t *testing.T) {
 	requireInterop(t)
 	forEachConcurrently(t, families, func(t *testing.T, f family) {
@@ -364,15 +395,20 @@ func TestInteropWeWin(t *testing.T) {
 		g.waitState(vrrp.StateMaster, f.timeout())
 		ka.WaitState(t, "VI_1", "BACKUP", f.timeout())
 		wantHolder(t, f.vip, a, a, b)
+		killed := time.Now()
 		g.Kill()
-		ka.WaitState(t, "VI_1", "MASTER", f.timeout())
+		kaWaitSince(t, ka, "MASTER", killed, f.timeout())
 		wantHolder(t, f.vip, b, a, b)
 		checkCapture(t, capt)
 	})
 }
 
 // TestInteropTheyWin: keepalived (150, namespace b) against ours (100,
-// namespace a). keepalived is MASTER; killed -9, we take over and own the VIP.
+// namespace a), started together. keepalived ends up MASTER; killed -9, we
+// take over and own the VIP. As in TestInteropWeWin, the loser may be
+// MASTER for a moment at the start (keepalived's start-up time is not ours
+// to control): convergence is awaited on the VIP, the takeover on a
+// transition made after the kill.
 func TestInteropTheyWin(t *testing.T) {
 	requireInterop(t)
 	forEachConcurrently(t, families, func(t *testing.T, f family) {
@@ -385,8 +421,9 @@ func TestInteropTheyWin(t *testing.T) {
 		if st := g.inst.State(); st != vrrp.StateBackup {
 			t.Errorf("our state = %v, want BACKUP; stats %+v; conn %+v", st, g.inst.Stats(), g.conn.Stats())
 		}
+		killed := time.Now()
 		ka.Kill()
-		g.waitState(vrrp.StateMaster, f.timeout())
+		g.waitStateSince(vrrp.StateMaster, killed, f.timeout())
 		wantHolder(t, f.vip, a, a, b)
 		checkCapture(t, capt)
 	})
@@ -409,9 +446,11 @@ func familyNamed(name string) family {
 	return family{name: "missing " + name}
 }
 
-// kaNever fails if keepalived reports state within d.
+// kaNever fails if keepalived reports state within d from now; states
+// reported before the call are not counted.
 func kaNever(t *testing.T, ka *testutil.Keepalived, state string, d time.Duration) {
 	t.Helper()
+	start := time.Now()
 	tm := time.NewTimer(d)
 	defer tm.Stop()
 	for {
@@ -421,12 +460,34 @@ func kaNever(t *testing.T, ka *testutil.Keepalived, state string, d time.Duratio
 				t.Errorf("keepalived stopped")
 				return
 			}
-			if s.State == state {
+			if s.State == state && !s.At.Before(start) {
 				t.Errorf("keepalived went %s", state)
 				return
 			}
 		case <-tm.C:
 			return
+		}
+	}
+}
+
+// kaWaitSince is [testutil.Keepalived.WaitState] for VI_1 skipping states
+// reported before since (such as a transient MASTER at a simultaneous
+// start, when the takeover after a kill is awaited).
+func kaWaitSince(t *testing.T, ka *testutil.Keepalived, state string, since time.Time, timeout time.Duration) testutil.KeepalivedState {
+	t.Helper()
+	tm := time.NewTimer(timeout)
+	defer tm.Stop()
+	for {
+		select {
+		case s, ok := <-ka.States():
+			if !ok {
+				t.Fatalf("keepalived stopped before VI_1 reached %s", state)
+			}
+			if s.Instance == "VI_1" && s.State == state && !s.At.Before(since) {
+				return s
+			}
+		case <-tm.C:
+			t.Fatalf("keepalived VI_1 did not reach %s within %v", state, timeout)
 		}
 	}
 }
@@ -501,6 +562,7 @@ func TestInteropPreemption(t *testing.T) {
 // TestInteropGracefulStop: a MASTER stopping sends priority 0 and the
 // backup takes over after Skew_Time instead of Master_Down_Interval
 // (VRRPv2, advert 1 s: skew 0.61 s vs master-down 3.61 s for priority 100).
+// The MASTER starts alone and the backup joins it (no start-up election).
 func TestInteropGracefulStop(t *testing.T) {
 	requireInterop(t)
 	f := families[0]
@@ -509,13 +571,14 @@ func TestInteropGracefulStop(t *testing.T) {
 		t.Parallel()
 		a, b := testutil.NewPair(t)
 		capt := testutil.StartCapture(t, b, "eth0", filterOf(f))
-		ka := testutil.StartKeepalived(t, b, kaConf(f.kaOpts(100)), testutil.KeepalivedOptions{})
 		g := startGo(t, a, f.goOpts(150))
 		g.waitState(vrrp.StateMaster, f.timeout())
+		ka := testutil.StartKeepalived(t, b, kaConf(f.kaOpts(100)), testutil.KeepalivedOptions{})
 		ka.WaitState(t, "VI_1", "BACKUP", f.timeout())
+		wantHolder(t, f.vip, a, a, b)
 		start := time.Now()
 		g.Stop()
-		st := ka.WaitState(t, "VI_1", "MASTER", f.timeout())
+		st := kaWaitSince(t, ka, "MASTER", start, f.timeout())
 		t.Logf("stop -> keepalived MASTER: %v", st.At.Sub(start))
 		if d := st.At.Sub(start); d > bound {
 			t.Errorf("takeover after %v: priority-0 advert not honoured (bound %v)", d, bound)
@@ -548,7 +611,9 @@ func TestInteropGracefulStop(t *testing.T) {
 
 // TestInteropLoss: 5 % loss on the backup's ingress (3 consecutive losses
 // needed for a false takeover: p = 1.25e-4 per advert) causes no flap in
-// 4 s at advert 0.3 s, in both directions.
+// 4 s at advert 0.3 s, in both directions. The MASTER starts alone and the
+// backup joins it, so no start-up election (in which either may be MASTER
+// for a moment) can fall into the window.
 func TestInteropLoss(t *testing.T) {
 	requireInterop(t)
 	f := v3robust
@@ -556,10 +621,11 @@ func TestInteropLoss(t *testing.T) {
 	t.Run("keepalived backup", func(t *testing.T) {
 		t.Parallel()
 		a, b := testutil.NewPair(t)
-		ka := testutil.StartKeepalived(t, b, kaConf(f.kaOpts(100)), testutil.KeepalivedOptions{})
 		g := startGo(t, a, f.goOpts(150))
 		g.waitState(vrrp.StateMaster, f.timeout())
+		ka := testutil.StartKeepalived(t, b, kaConf(f.kaOpts(100)), testutil.KeepalivedOptions{})
 		ka.WaitState(t, "VI_1", "BACKUP", f.timeout())
+		wantHolder(t, f.vip, a, a, b)
 		b.Loss(t, "eth0", 5, 0)
 		var wg sync.WaitGroup
 		wg.Go(func() { kaNever(t, ka, "MASTER", window) })
@@ -574,6 +640,7 @@ func TestInteropLoss(t *testing.T) {
 		ka.WaitState(t, "VI_1", "MASTER", f.timeout())
 		g := startGo(t, a, f.goOpts(100))
 		g.waitState(vrrp.StateBackup, f.timeout())
+		wantHolder(t, f.vip, b, a, b)
 		a.Loss(t, "eth0", 5, 0)
 		var wg sync.WaitGroup
 		wg.Go(func() { kaNever(t, ka, "BACKUP", window) })
@@ -607,10 +674,14 @@ func TestInteropSharedConn(t *testing.T) {
 	g52 := startGo(t, a, goOpts{version: 3, prio: 100, advert: f.advert, vip: vip52, vrid: 52, conn: conn})
 	g51.waitState(vrrp.StateMaster, f.timeout())
 	ka.WaitState(t, "VI_2", "MASTER", f.timeout())
-	g52.waitState(vrrp.StateBackup, f.timeout())
-	g52.noTransition(time.Second)
+	// Started together, either side of a VRID may be MASTER for a moment:
+	// wait for the VIPs to settle, then nothing may move.
 	wantHolder(t, vip51, a, a, b)
 	wantHolder(t, vip52, b, a, b)
+	if st := g52.inst.State(); st != vrrp.StateBackup {
+		t.Errorf("VRID 52: our state = %v, want BACKUP", st)
+	}
+	g52.noTransition(time.Second)
 	if st := conn.Stats(); st.UnknownVRID != 0 || st.ReadErrors != 0 {
 		t.Errorf("Conn stats = %+v", st)
 	}
