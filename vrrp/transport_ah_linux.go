@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/md5"
 	"encoding/binary"
@@ -58,13 +59,8 @@ func (c *Conn) TransportAH(vrid uint8, key []byte) (Transport, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	select {
-	case <-c.closed:
-		return nil, net.ErrClosed
-	default:
-	}
-	if _, ok := c.vrid[vrid]; ok {
-		return nil, fmt.Errorf("vrrp: vrid %d already has a transport on %s", vrid, c.ifi.Name)
+	if err := c.checkVRIDLocked(vrid); err != nil {
+		return nil, err
 	}
 	if c.ah == nil {
 		var s *ahSocket
@@ -81,9 +77,7 @@ func (c *Conn) TransportAH(vrid uint8, key []byte) (Transport, error) {
 		c.wg.Add(1)
 		go c.readAH()
 	}
-	t := &vridTransport{c: c, vrid: vrid, q: make(chan rxPacket, c.cfg.QueueLen), done: make(chan struct{}), key: append([]byte(nil), key...)}
-	c.vrid[vrid] = t
-	return t, nil
+	return c.addTransportLocked(vrid, bytes.Clone(key)), nil
 }
 
 func (c *Conn) openAH() (*ahSocket, error) {
@@ -184,20 +178,9 @@ func (c *Conn) readAH() {
 	for {
 		h, p, cm, err := c.ah.raw.ReadFrom(buf)
 		if err != nil {
-			select {
-			case <-c.closed:
+			if !c.readRetry(err, &backoff) {
 				return
-			default:
 			}
-			c.st.rxErrors.Add(1)
-			t := time.NewTimer(backoff)
-			select {
-			case <-c.closed:
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			backoff = min(2*backoff, 100*time.Millisecond)
 			continue
 		}
 		backoff = time.Millisecond
@@ -206,9 +189,7 @@ func (c *Conn) readAH() {
 			continue
 		}
 		payload := p[ahLen:]
-		c.mu.Lock()
-		t := c.vrid[payload[1]]
-		c.mu.Unlock()
+		t := c.transportFor(payload[1])
 		if t == nil || t.key == nil {
 			c.st.unknownVRID.Add(1)
 			continue
@@ -224,11 +205,6 @@ func (c *Conn) readAH() {
 		if cm != nil {
 			m.IfIndex = cm.IfIndex
 		}
-		select {
-		case t.q <- rxPacket{b: append([]byte(nil), payload...), m: m}:
-			c.st.rx.Add(1)
-		default:
-			c.st.queueFull.Add(1)
-		}
+		c.enqueue(t, payload, m)
 	}
 }

@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -89,7 +90,8 @@ type ConnStats struct {
 	UnknownVRID uint64 // packets for a VRID without a Transport
 	QueueFull   uint64 // packets dropped because a VRID's queue was full
 	Short       uint64 // packets too short (or, for AH, malformed)
-	// AuthFailures counts AH packets whose ICV did not verify.
+	// AuthFailures counts AH packets whose ICV did not verify, and
+	// packets without AH for a VRID that uses it.
 	AuthFailures uint64
 }
 
@@ -301,22 +303,9 @@ func (c *Conn) readLoop() {
 	for {
 		n, m, err := c.read(buf)
 		if err != nil {
-			select {
-			case <-c.closed:
+			if !c.readRetry(err, &backoff) {
 				return
-			default:
 			}
-			// Read errors never end the reader: count, back off, go on.
-			c.st.rxErrors.Add(1)
-			c.log.Debug("read error", "err", err)
-			t := time.NewTimer(backoff)
-			select {
-			case <-c.closed:
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			backoff = min(2*backoff, 100*time.Millisecond)
 			continue
 		}
 		backoff = time.Millisecond
@@ -324,20 +313,56 @@ func (c *Conn) readLoop() {
 			c.st.short.Add(1)
 			continue
 		}
-		c.mu.Lock()
-		t := c.vrid[buf[1]]
-		c.mu.Unlock()
-		if t == nil {
+		switch t := c.transportFor(buf[1]); {
+		case t == nil:
 			c.st.unknownVRID.Add(1)
-			continue
-		}
-		p := rxPacket{b: append([]byte(nil), buf[:n]...), m: m}
-		select {
-		case t.q <- p:
-			c.st.rx.Add(1)
+		case t.key != nil:
+			// A VRID using AH accepts only AH-authenticated messages
+			// (readAH): a bare one would bypass the ICV check.
+			c.st.authFailures.Add(1)
 		default:
-			c.st.queueFull.Add(1)
+			c.enqueue(t, buf[:n], m)
 		}
+	}
+}
+
+// readRetry handles a read error: unless the Conn is closed, it counts the
+// error and waits backoff (doubled for next time, up to 100 ms). Read errors
+// never end a reader before Close; readRetry reports false after it.
+func (c *Conn) readRetry(err error, backoff *time.Duration) bool {
+	select {
+	case <-c.closed:
+		return false
+	default:
+	}
+	c.st.rxErrors.Add(1)
+	c.log.Debug("read error", "err", err)
+	t := time.NewTimer(*backoff)
+	defer t.Stop()
+	select {
+	case <-c.closed:
+		return false
+	case <-t.C:
+	}
+	*backoff = min(2**backoff, 100*time.Millisecond)
+	return true
+}
+
+// transportFor returns the Transport of vrid, or nil.
+func (c *Conn) transportFor(vrid uint8) *vridTransport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.vrid[vrid]
+}
+
+// enqueue queues a copy of the VRRP message b for t, or counts it dropped
+// if t's queue is full.
+func (c *Conn) enqueue(t *vridTransport, b []byte, m Meta) {
+	select {
+	case t.q <- rxPacket{b: bytes.Clone(b), m: m}:
+		c.st.rx.Add(1)
+	default:
+		c.st.queueFull.Add(1)
 	}
 }
 
@@ -409,17 +434,32 @@ func (c *Conn) writeTo(b []byte, dst netip.Addr) error {
 func (c *Conn) Transport(vrid uint8) (Transport, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.checkVRIDLocked(vrid); err != nil {
+		return nil, err
+	}
+	return c.addTransportLocked(vrid, nil), nil
+}
+
+// checkVRIDLocked reports whether a Transport for vrid may be added: the
+// Conn is open and vrid has none. c.mu is held.
+func (c *Conn) checkVRIDLocked(vrid uint8) error {
 	select {
 	case <-c.closed:
-		return nil, net.ErrClosed
+		return net.ErrClosed
 	default:
 	}
 	if _, ok := c.vrid[vrid]; ok {
-		return nil, fmt.Errorf("vrrp: vrid %d already has a transport on %s", vrid, c.ifi.Name)
+		return fmt.Errorf("vrrp: vrid %d already has a transport on %s", vrid, c.ifi.Name)
 	}
-	t := &vridTransport{c: c, vrid: vrid, q: make(chan rxPacket, c.cfg.QueueLen), done: make(chan struct{})}
+	return nil
+}
+
+// addTransportLocked adds the Transport of vrid, with AH key key (nil:
+// none). c.mu is held.
+func (c *Conn) addTransportLocked(vrid uint8, key []byte) *vridTransport {
+	t := &vridTransport{c: c, vrid: vrid, key: key, q: make(chan rxPacket, c.cfg.QueueLen), done: make(chan struct{})}
 	c.vrid[vrid] = t
-	return t, nil
+	return t
 }
 
 // Close closes the socket, ends the reader goroutine and unblocks every

@@ -59,6 +59,14 @@ func readTimeout(t *testing.T, tr vrrp.Transport, d time.Duration) readResult {
 	}
 }
 
+// waitUntil polls cond until it holds, for at most 5 s (a counter that a
+// packet on a veth moves); the caller then checks the exact values.
+func waitUntil(cond func() bool) {
+	for deadline := time.Now().Add(5 * time.Second); !cond() && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func mustHex(t *testing.T, s string) []byte {
 	t.Helper()
 	b, err := hex.DecodeString(s)
@@ -131,9 +139,7 @@ func TestIntegrationTransport(t *testing.T) {
 			if err := ta.WriteTo(p53, dst); err != nil {
 				t.Fatal(err)
 			}
-			for i := 0; i < 200 && cb.Stats().UnknownVRID == 0; i++ {
-				time.Sleep(5 * time.Millisecond)
-			}
+			waitUntil(func() bool { return cb.Stats().UnknownVRID != 0 })
 			if got := cb.Stats(); got.UnknownVRID != 1 || got.Received != 2 {
 				t.Errorf("Stats = %+v", got)
 			}
@@ -217,11 +223,18 @@ func TestIntegrationTransportAH(t *testing.T) {
 	if err := ta52.WriteTo(p52, vrrp.MulticastGroup4); err != nil {
 		t.Fatal(err)
 	}
-	for i := 0; i < 200 && cb.Stats().AuthFailures == 0; i++ {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitUntil(func() bool { return cb.Stats().AuthFailures != 0 })
 	if st := cb.Stats(); st.AuthFailures != 1 || st.Received != 1 {
 		t.Errorf("Stats = %+v", st)
+	}
+	// The same message for VRID 51 without AH (IP protocol 112) is dropped
+	// too: it would bypass the ICV check.
+	if err := transport(t, ca, 60).WriteTo(p, vrrp.MulticastGroup4); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(func() bool { return cb.Stats().AuthFailures > 1 })
+	if st := cb.Stats(); st.AuthFailures != 2 || st.Received != 1 {
+		t.Errorf("after a bare VRRP message: Stats = %+v", st)
 	}
 	pcap := capt.Stop()
 	if w := testutil.ExpertInfo(t, pcap); len(w) != 0 {
