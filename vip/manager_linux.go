@@ -798,9 +798,16 @@ func (m *Manager) Announce(ctx context.Context, iface string, addrs []netip.Addr
 		cancel()
 		return ErrClosed
 	}
+	// A concurrent Announce on iface may have registered since our
+	// StopAnnounce: replace it, or its goroutine would run unstopped.
+	old := m.annc[iface]
 	m.annc[iface] = a
 	m.wg.Add(1)
 	m.mu.Unlock()
+	if old != nil {
+		old.cancel()
+		<-old.done
+	}
 	go func() {
 		defer m.wg.Done()
 		defer close(a.done)
@@ -885,6 +892,11 @@ func (m *Manager) Close() error {
 	err := m.RemoveAll(context.Background())
 	m.mu.Lock()
 	m.closed = true
+	// Cancel announcements started after RemoveAll stopped the others.
+	for k, a := range m.annc {
+		a.cancel()
+		delete(m.annc, k)
+	}
 	for _, c := range m.conns {
 		c.Close()
 	}

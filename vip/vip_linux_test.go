@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -222,7 +223,7 @@ func TestIntegrationAnnounce(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Bounded wait for the neighbour table to follow.
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		o4 := b.Run(t, "ip", "neigh", "show", "192.0.2.100")
 		o6 := b.Run(t, "ip", "neigh", "show", "2001:db8::100")
@@ -234,8 +235,12 @@ func TestIntegrationAnnounce(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for i := 0; i < 100 && m.Stats().GARPsSent < 12; i++ {
-		time.Sleep(10 * time.Millisecond)
+	// The second burst is due 50 ms after the first: wait for both (at most
+	// 10 s on a loaded machine) before stopping, then check exact counts.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if st := m.Stats(); st.GARPsSent >= 12 && st.NAsSent >= 6 {
+			break
+		}
 	}
 	m.StopAnnounce("eth0")
 	pcap := capt.Stop()
@@ -344,7 +349,7 @@ func TestIntegrationAnnounceRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	// First burst: 1 round (2 frames); each refresh: 2 rounds (4 frames).
-	for i := 0; i < 500 && m.Stats().GARPsSent < 2+3*4; i++ {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && m.Stats().GARPsSent < 2+3*4; {
 		time.Sleep(10 * time.Millisecond)
 	}
 	m.StopAnnounce("eth0")
@@ -356,4 +361,51 @@ func TestIntegrationAnnounceRefresh(t *testing.T) {
 	if got := m.Stats().GARPsSent; got != n {
 		t.Errorf("GARPsSent went from %d to %d after StopAnnounce", n, got)
 	}
+}
+
+// TestIntegrationAnnounceConcurrent: concurrent Announce calls on one
+// interface leave one announcer, which StopAnnounce ends; Close returns
+// with Announce calls racing it.
+func TestIntegrationAnnounceConcurrent(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, _ := testutil.NewPair(t)
+	m, err := vip.New(vip.Config{NetNS: a.Path(), Announce: vip.AnnouncePolicy{Repeat: 1, SecondBurstDelay: -1, Refresh: 5 * time.Millisecond, RefreshRepeat: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	addrs := []netip.Addr{netip.MustParseAddr("192.0.2.100")}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if err := m.Announce(ctx, "eth0", addrs); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	m.StopAnnounce("eth0")
+	n := m.Stats().GARPsSent
+	time.Sleep(50 * time.Millisecond) // 10 refresh periods
+	if got := m.Stats().GARPsSent; got != n {
+		t.Errorf("GARPsSent went from %d to %d after StopAnnounce", n, got)
+	}
+
+	for range 4 {
+		wg.Go(func() {
+			for i := 0; i < 10000 && m.Announce(ctx, "eth0", addrs) == nil; i++ {
+			}
+		})
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- m.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return with Announce calls racing it")
+	}
+	wg.Wait()
 }
