@@ -17,7 +17,8 @@ import (
 // it was opened in, over a generic netlink socket. Calls are serialized on
 // the socket. Each runs on its own goroutine so that the caller returns as
 // soon as its ctx is done, even when the kernel does not answer; the
-// abandoned call gives up within recvSlice.
+// abandoned call gives up within recvSlice (an abandoned dump is first read
+// to its end, for up to dumpDrainWait, unless the socket is closed).
 type Netlink struct {
 	fd     int
 	family uint16
@@ -309,11 +310,17 @@ func (k *Netlink) roundTrip(ctx context.Context, deadline time.Time, family uint
 // roundTripFunc sends req and calls onMsg with each answer payload, which
 // is valid only during the call.
 func (k *Netlink) roundTripFunc(ctx context.Context, deadline time.Time, family uint16, req request, onMsg func([]byte) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	live := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if k.closed.Load() {
+			return ErrClosed
+		}
+		return nil
 	}
-	if k.closed.Load() {
-		return ErrClosed
+	if err := live(); err != nil {
+		return err
 	}
 	seq := k.seq.Add(1)
 	flags := req.flags()
@@ -340,15 +347,24 @@ func (k *Netlink) roundTripFunc(ctx context.Context, deadline time.Time, family 
 		}
 		return nil
 	}
-	buf := k.buf
+	if err := k.receive(seq, deadline, live, collect); err != nil {
+		if req.dump && ctx.Err() != nil {
+			k.finishDump(seq)
+		}
+		return err
+	}
+	return cbErr
+}
+
+// receive reads the answer to seq, passing its payloads to onMsg, until the
+// answer is complete or stop returns an error; deadline, if set, is checked
+// when the socket is idle.
+func (k *Netlink) receive(seq uint32, deadline time.Time, stop func() error, onMsg func([]byte) error) error {
 	for {
-		if err := ctx.Err(); err != nil {
+		if err := stop(); err != nil {
 			return err
 		}
-		if k.closed.Load() {
-			return ErrClosed
-		}
-		n, _, err := unix.Recvfrom(k.fd, buf, 0)
+		n, _, err := unix.Recvfrom(k.fd, k.buf, 0)
 		if err != nil {
 			if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EINTR) {
 				if !deadline.IsZero() && time.Now().After(deadline) {
@@ -358,14 +374,30 @@ func (k *Netlink) roundTripFunc(ctx context.Context, deadline time.Time, family 
 			}
 			return fmt.Errorf("netlink receive: %w", err)
 		}
-		done, err := parseReplies(buf[:n], seq, collect)
-		if err != nil {
+		if done, err := parseReplies(k.buf[:n], seq, onMsg); done || err != nil {
 			return err
 		}
-		if done {
-			return cbErr
-		}
 	}
+}
+
+// dumpDrainWait bounds finishDump.
+const dumpDrainWait = 5 * time.Second
+
+// finishDump reads and drops the rest of an abandoned dump, for at most
+// dumpDrainWait: while a dump runs on a socket, the kernel refuses the
+// next one with EBUSY. The abandoned call's caller has already returned.
+func (k *Netlink) finishDump(seq uint32) {
+	end := time.Now().Add(dumpDrainWait)
+	stop := func() error {
+		if k.closed.Load() {
+			return ErrClosed
+		}
+		if time.Now().After(end) {
+			return context.DeadlineExceeded
+		}
+		return nil
+	}
+	_ = k.receive(seq, time.Time{}, stop, func([]byte) error { return nil })
 }
 
 // parseReplies calls onMsg with the payloads of the messages for seq in b
