@@ -8,7 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +60,7 @@ func TestKernelLVS(t *testing.T) {
 	defer l1.Close()
 	l2 := listen("198.51.100.2:8080")
 
-	c := parse(t, `
+	confText := `
 virtual_server 192.0.2.10 80 {
     delay_loop 0.2
     lb_algo rr
@@ -79,8 +81,9 @@ virtual_server 192.0.2.10 80 {
         }
     }
 }
-`)
-	d := newDaemon(slog.New(slog.NewTextHandler(os.Stderr, nil)), options{Check: true, ScriptTimeout: time.Second}, newMetrics())
+`
+	c := parse(t, confText)
+	d := newDaemon(slog.New(slog.NewTextHandler(os.Stderr, nil)), options{Check: true, ScriptTimeout: time.Second, ConfigID: "test"}, newMetrics())
 	d.met.d = d
 	d.run(c)
 	stopped := false
@@ -132,6 +135,16 @@ virtual_server 192.0.2.10 80 {
 	l2 = listen("198.51.100.2:8080")
 	defer l2.Close()
 	waitDests("198.51.100.1:8080 w1", "198.51.100.2:8080 w2")
+
+	// Reload with a new weight: an update in place.
+	path := filepath.Join(t.TempDir(), "keepalived.conf")
+	if err := os.WriteFile(path, []byte(strings.Replace(confText, "weight 2", "weight 5", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.reload(path); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	waitDests("198.51.100.1:8080 w1", "198.51.100.2:8080 w5")
 
 	d.shutdown()
 	stopped = true
