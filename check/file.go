@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
+	"syscall"
 )
 
 // fileReadLimit is how many bytes of a tracked file are read.
@@ -20,7 +22,8 @@ const fileReadLimit = 127
 // means up and any other value down (Reverse swaps them). With a non-zero
 // Weight the check is always up and reports the dynamic weight value*Weight
 // (negated with Reverse), clamped to the int32 range. A missing or unreadable
-// file means down.
+// file means down, and so does a named pipe (reading one could block past
+// the deadline).
 type File struct {
 	// Path is the file to read. Required.
 	Path string
@@ -53,11 +56,20 @@ func (f File) CheckWeight(ctx context.Context) (weight int, dynamic bool, err er
 	if err := f.Validate(); err != nil {
 		return 0, false, fail(ctx, "file", f.Path, ReasonConfig, err)
 	}
-	fd, err := os.Open(f.Path)
+	// Opening a named pipe without O_NONBLOCK waits for a writer, past
+	// any deadline; pipes are refused below.
+	fd, err := os.OpenFile(f.Path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return 0, false, fail(ctx, "file", f.Path, ReasonFile, err)
 	}
 	defer fd.Close()
+	fi, err := fd.Stat()
+	if err == nil && fi.Mode()&fs.ModeNamedPipe != 0 {
+		err = errors.New("a named pipe, not a file")
+	}
+	if err != nil {
+		return 0, false, fail(ctx, "file", f.Path, ReasonFile, err)
+	}
 	buf := make([]byte, fileReadLimit)
 	n, err := io.ReadFull(fd, buf)
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
