@@ -514,16 +514,21 @@ func (s *scenario) step() error {
 	}
 }
 
+// add adds r's counters (not its seed or description) to t.
+func (t *ScenarioResult) add(r ScenarioResult) {
+	t.Routers += r.Routers
+	t.Steps += r.Steps
+	t.Events += r.Events
+	t.Transitions += r.Transitions
+	t.Simulated += r.Simulated
+}
+
 // RunScenarios runs n scenarios with seeds first..first+n-1 and returns
 // the first failure, if any, with the number run and the totals.
 func RunScenarios(first uint64, n int) (run int, total ScenarioResult, err error) {
 	for i := range n {
 		res, err := RunScenario(first + uint64(i))
-		total.Events += res.Events
-		total.Transitions += res.Transitions
-		total.Simulated += res.Simulated
-		total.Steps += res.Steps
-		total.Routers += res.Routers
+		total.add(res)
 		if err != nil {
 			var se *ScenarioError
 			if errors.As(err, &se) {

@@ -41,11 +41,7 @@ func TestScenarios(t *testing.T) {
 					break
 				}
 				res, err := RunScenario(first + uint64(i))
-				sum.Events += res.Events
-				sum.Transitions += res.Transitions
-				sum.Simulated += res.Simulated
-				sum.Steps += res.Steps
-				sum.Routers += res.Routers
+				sum.add(res)
 				if err != nil {
 					mu.Lock()
 					if i < failIdx {
@@ -56,11 +52,7 @@ func TestScenarios(t *testing.T) {
 				}
 			}
 			mu.Lock()
-			total.Events += sum.Events
-			total.Transitions += sum.Transitions
-			total.Simulated += sum.Simulated
-			total.Steps += sum.Steps
-			total.Routers += sum.Routers
+			total.add(sum)
 			mu.Unlock()
 		})
 	}
