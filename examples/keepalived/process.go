@@ -147,6 +147,17 @@ func (d *daemon) pollProcesses() {
 		case <-t.C:
 		}
 		d.mu.Lock()
+		tracking := false
+		for _, i := range d.insts {
+			tracking = tracking || len(i.procs) > 0
+		}
+		d.mu.Unlock()
+		if !tracking {
+			continue
+		}
+		procs := scanProcs("/proc")
+		now := time.Now()
+		d.mu.Lock()
 		cfg := d.cfg
 		var insts []*instance
 		for _, i := range d.insts {
@@ -154,12 +165,6 @@ func (d *daemon) pollProcesses() {
 				insts = append(insts, i)
 			}
 		}
-		d.mu.Unlock()
-		if cfg == nil || len(insts) == 0 {
-			continue
-		}
-		procs := scanProcs("/proc")
-		now := time.Now()
 		for ti := range cfg.TrackProcesses {
 			tp := &cfg.TrackProcesses[ti]
 			n := 0
@@ -182,9 +187,11 @@ func (d *daemon) pollProcesses() {
 			// (reload) follow the debounced state too.
 			d.setProcess(insts, tp.Name, st.up, n, changed)
 		}
+		d.mu.Unlock()
 	}
 }
 
+// setProcess reports a tracked process's state. Called with d.mu held.
 func (d *daemon) setProcess(insts []*instance, name string, up bool, n int, changed bool) {
 	for _, i := range insts {
 		for _, p := range i.procs {
