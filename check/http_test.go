@@ -187,6 +187,9 @@ func TestHTTPS(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
+	if len(sni) < 3 {
+		t.Fatalf("SNI of %d handshakes recorded, want at least 3", len(sni))
+	}
 	if diff := cmp.Diff([]string{"", "www.example.com", "www.example.com"}, sni[:3]); diff != "" {
 		t.Errorf("SNI sent (-want +got):\n%s", diff)
 	}
