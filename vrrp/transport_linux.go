@@ -55,46 +55,6 @@ type Conn struct {
 	}
 }
 
-// ConnConfig configures [Listen].
-type ConnConfig struct {
-	// Interface is the name of the interface. Required.
-	Interface string
-	// IPv6 selects IPv6 (ip6:112, ff02::12); otherwise IPv4 (ip4:112,
-	// 224.0.0.18).
-	IPv6 bool
-	// Source is the source address of sent packets. If invalid (zero), the
-	// first IPv4 address of the interface, or its IPv6 link-local address,
-	// is used. It must be the instances' Config.Source (the VRRPv3 checksum
-	// covers it); [Conn.Source] returns the address chosen.
-	Source netip.Addr
-	// NetNS is the path of a network namespace (e.g. /run/netns/x) in which
-	// to open the socket. If empty, the calling thread's namespace is used.
-	NetNS string
-	// TOS is the IPv4 TOS / IPv6 traffic class. If zero, 0xc0 is used
-	// (network control, as keepalived); -1 means 0.
-	TOS int
-	// QueueLen is the number of received packets buffered per VRID. If
-	// zero, 64 is used. Packets arriving on a full queue are dropped and
-	// counted.
-	QueueLen int
-	// Logger receives operational logs. If nil, logs are discarded.
-	Logger *slog.Logger
-}
-
-// ConnStats are a Conn's counters.
-type ConnStats struct {
-	Received    uint64 // packets delivered to a VRID's queue
-	Sent        uint64
-	ReadErrors  uint64 // socket read errors (the reader keeps going)
-	WriteErrors uint64
-	UnknownVRID uint64 // packets for a VRID without a Transport
-	QueueFull   uint64 // packets dropped because a VRID's queue was full
-	Short       uint64 // packets too short (or, for AH, malformed)
-	// AuthFailures counts AH packets whose ICV did not verify, and
-	// packets without AH for a VRID that uses it.
-	AuthFailures uint64
-}
-
 // Listen opens the raw VRRP socket described by cfg.
 func Listen(cfg ConnConfig) (*Conn, error) {
 	if cfg.Interface == "" {

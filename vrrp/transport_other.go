@@ -5,7 +5,6 @@ package vrrp
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 )
@@ -15,22 +14,6 @@ var errListenNotSupported = fmt.Errorf("vrrp: raw socket transport not supported
 
 // Conn is the Linux raw-socket transport; on this platform [Listen] fails.
 type Conn struct{}
-
-// ConnConfig configures [Listen].
-type ConnConfig struct {
-	Interface string
-	IPv6      bool
-	Source    netip.Addr
-	NetNS     string
-	TOS       int
-	QueueLen  int
-	Logger    *slog.Logger
-}
-
-// ConnStats are a Conn's counters.
-type ConnStats struct {
-	Received, Sent, ReadErrors, WriteErrors, UnknownVRID, QueueFull, Short, AuthFailures uint64
-}
 
 // Listen returns an error on this platform.
 func Listen(cfg ConnConfig) (*Conn, error) { return nil, errListenNotSupported }
