@@ -199,3 +199,41 @@ func TestMcastGroupFamily(t *testing.T) {
 		t.Errorf("groups = %v, %v", g.VRRPMcastGroup4, g.VRRPMcastGroup6)
 	}
 }
+
+// A rejected instance count inherits the global value, as if it were left
+// out, and the configuration prints and reparses to the same values.
+func TestInstanceRejectedCountInherits(t *testing.T) {
+	src := `global_defs {
+    vrrp_down_timer_adverts 5
+    vrrp_garp_master_repeat 4
+}
+vrrp_instance V {
+    interface eth0
+    virtual_router_id 9
+    virtual_ipaddress {
+        192.0.2.9/24
+    }
+    down_timer_adverts d
+    garp_master_repeat x
+    garp_master_refresh_repeat -1
+}`
+	c, warns, err := Parse("r.conf", []byte(src), Options{ConfigID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 3 {
+		t.Errorf("warnings = %v; want 3 (one per rejected value)", warns)
+	}
+	i := c.Instances[0]
+	if i.DownTimerAdverts != 5 || i.GarpMasterRepeat != 4 || i.GarpMasterRefreshRepeat != 1 {
+		t.Errorf("down_timer_adverts %d, garp_master_repeat %d, garp_master_refresh_repeat %d; want 5, 4, 1",
+			i.DownTimerAdverts, i.GarpMasterRepeat, i.GarpMasterRefreshRepeat)
+	}
+	c2, _, err := Parse("printed.conf", Format(c), Options{ConfigID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(c, c2, cmpOpts...); d != "" {
+		t.Errorf("round trip (-parsed +reparsed):\n%s", d)
+	}
+}

@@ -170,8 +170,10 @@ func (d *decoder) finishInstance(i *Instance, seen map[string]bool, g *Global) {
 			*dst = v
 		}
 	}
+	// 0 is never a valid count here (repeats of 0 become 1): a keyword
+	// whose value was rejected leaves 0 and inherits, as one left out.
 	inheritInt := func(kw string, dst *int, v int) {
-		if !seen[kw] {
+		if !seen[kw] || *dst == 0 {
 			*dst = v
 		}
 	}
