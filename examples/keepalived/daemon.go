@@ -521,6 +521,9 @@ func (d *daemon) pollInterfaces() {
 				names[n] = true
 			}
 		}
+		for _, i := range d.insts {
+			i.checkPriority()
+		}
 		for n := range names {
 			up := ifaceUp(n)
 			if old, ok := d.ifUp[n]; ok && old == up {

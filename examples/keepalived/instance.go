@@ -48,6 +48,7 @@ type instance struct {
 	since       time.Time
 	watches     []func()
 	fileOffsets map[string]int
+	lastPrio    uint8 // for notify_priority_changes
 	ifaces      []string // tracked interfaces (read under d.mu too: set before publication)
 	procs       []string // tracked processes (likewise)
 	bfds        []string // tracked bfd_instances (likewise)
@@ -549,4 +550,24 @@ func primaryIPv4(name string) netip.Addr {
 		}
 	}
 	return netip.Addr{}
+}
+
+// checkPriority reports a change of the effective priority with
+// notify_priority_changes: a FIFO line and the notify script with the
+// current state and the new priority. Called on the poll tick.
+func (i *instance) checkPriority() {
+	p := i.inst.Priority()
+	i.mu.Lock()
+	changed := i.cfg.NotifyPriorityChanges && i.lastPrio != 0 && p != i.lastPrio
+	i.lastPrio = p
+	state, notify := i.state, i.cfg.Notify
+	i.mu.Unlock()
+	if !changed || (state != vrrp.StateMaster && state != vrrp.StateBackup) {
+		return
+	}
+	i.q.push(func() {
+		i.log.Info("priority changed", "priority", p)
+		i.d.notifyFifo(fifoLine("INSTANCE", i.name, state.String(), int(p)))
+		i.d.runNotify(notify, notifyExtra("INSTANCE", i.name, state.String(), int(p)), "notify_priority")
+	})
 }

@@ -922,3 +922,47 @@ vrrp_instance VI_1 {
 	ours.waitState("VI_1", "FAULT", 10*time.Second)
 	waitAddr(t, a, "192.0.2.100", false, 5*time.Second)
 }
+
+// TestIntegrationPriorityChanges: with notify_priority_changes a priority
+// change without a state change writes a FIFO line with the new priority.
+func TestIntegrationPriorityChanges(t *testing.T) {
+	testutil.RequireRoot(t)
+	testutil.RequireCommand(t, "go")
+	bin := buildDaemon(t)
+	a, _ := testutil.NewPair(t)
+	flag := filepath.Join(t.TempDir(), "ok")
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ours := startDaemon(t, a, bin, fmt.Sprintf(`global_defs {
+    notify_fifo NOTIFY_FIFO
+}
+vrrp_script chk {
+    script "/usr/bin/test -e %s"
+    interval 0.2
+    weight -10
+}
+vrrp_instance VI_1 {
+    interface eth0
+    version 3
+    virtual_router_id 51
+    priority 100
+    advert_int 0.1
+    notify_priority_changes
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
+    track_script {
+        chk
+    }
+}
+`, flag))
+	ours.waitState("VI_1", "MASTER", 15*time.Second)
+	if err := os.Remove(flag); err != nil {
+		t.Fatal(err)
+	}
+	s := ours.waitState("VI_1", "MASTER", 10*time.Second)
+	if s.Priority != 90 {
+		t.Errorf("priority line = %+v, want MASTER 90", s)
+	}
+}
