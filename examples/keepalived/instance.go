@@ -48,7 +48,7 @@ type instance struct {
 	since       time.Time
 	watches     []func()
 	fileOffsets map[string]int
-	lastPrio    uint8 // for notify_priority_changes
+	lastPrio    uint8    // for notify_priority_changes
 	ifaces      []string // tracked interfaces (read under d.mu too: set before publication)
 	procs       []string // tracked processes (likewise)
 	bfds        []string // tracked bfd_instances (likewise)
