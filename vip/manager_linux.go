@@ -645,6 +645,12 @@ func (m *Manager) deleteVMAC(name string) error {
 	}
 	var errs []error
 	if l, err := m.h.LinkByName(name); err == nil {
+		// Its announcement socket dies with it: close it rather than keep
+		// it until Close (a VMAC made again gets a new index).
+		if c, ok := m.conns[l.Attrs().Index]; ok {
+			c.Close()
+			delete(m.conns, l.Attrs().Index)
+		}
 		if err := m.h.LinkDel(l); err != nil {
 			errs = append(errs, fmt.Errorf("vip: delete vmac %s: %w", name, err))
 		}

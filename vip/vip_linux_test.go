@@ -28,6 +28,21 @@ func hasAddr(t *testing.T, ns *testutil.NetNS, dev, prefix string) bool {
 	return strings.Contains(out, " "+prefix+" ")
 }
 
+// neighWait waits (at most 10 s) until ns's neighbour entry for ip shows
+// mac; it returns the last `ip neigh show` output and whether it did.
+func neighWait(t *testing.T, ns *testutil.NetNS, ip, mac string) (string, bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		out := ns.Run(t, "ip", "neigh", "show", ip)
+		if strings.Contains(out, mac) {
+			return out, true
+		}
+		if time.Now().After(deadline) {
+			return out, false
+		}
+	}
+}
+
 func TestIntegrationAddRemove(t *testing.T) {
 	testutil.RequireRoot(t)
 	a, _ := testutil.NewPair(t)
@@ -186,11 +201,14 @@ func TestIntegrationVMAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The peer's neighbour entry for the VIP now points at the virtual MAC.
-	if out := b.Run(t, "ip", "neigh", "show", "192.0.2.100"); !strings.Contains(out, "00:00:5e:00:01:33") {
+	if out, ok := neighWait(t, b, "192.0.2.100", "00:00:5e:00:01:33"); !ok {
 		t.Errorf("peer neighbour entry: %s", out)
 	}
-	if err := m.Close(); err != nil {
+	if err := m.RemoveAll(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if n := m.NumConns(); n != 0 {
+		t.Errorf("%d announcement sockets left after the VMAC was deleted", n)
 	}
 	if out := a.Run(t, "ip", "-o", "link", "show"); strings.Contains(out, "vrrp.51") {
 		t.Errorf("vmac left:\n%s", out)
@@ -222,18 +240,10 @@ func TestIntegrationAnnounce(t *testing.T) {
 	if err := m.Announce(ctx, "eth0", vips); err != nil {
 		t.Fatal(err)
 	}
-	// Bounded wait for the neighbour table to follow.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		o4 := b.Run(t, "ip", "neigh", "show", "192.0.2.100")
-		o6 := b.Run(t, "ip", "neigh", "show", "2001:db8::100")
-		if strings.Contains(o4, mac) && strings.Contains(o6, mac) {
-			break
+	for _, ip := range []string{"192.0.2.100", "2001:db8::100"} {
+		if out, ok := neighWait(t, b, ip, mac); !ok {
+			t.Fatalf("peer neighbour table not updated to %s:\n%s", mac, out)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("peer neighbour table not updated to %s:\n%s%s", mac, o4, o6)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	// The second burst is due 50 ms after the first: wait for both (at most
 	// 10 s on a loaded machine) before stopping, then check exact counts.
