@@ -176,6 +176,17 @@ func (l *lvs) worker() {
 			return
 		case <-l.dirty:
 		}
+		// Coalesce bursts (a reload delivers every checker's current state
+		// right after the new policies start) before touching the kernel.
+		select {
+		case <-l.stop:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+		select {
+		case <-l.dirty:
+		default:
+		}
 		l.mu.Lock()
 		var st ipvs.State
 		for _, v := range l.vss {
