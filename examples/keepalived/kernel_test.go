@@ -132,19 +132,27 @@ virtual_server 192.0.2.10 80 {
 
 	l2.Close()
 	waitDests("198.51.100.1:8080 w1")
-	l2 = listen("198.51.100.2:8080")
-	defer l2.Close()
-	waitDests("198.51.100.1:8080 w1", "198.51.100.2:8080 w2")
 
-	// Reload with a new weight: an update in place.
+	// Reload with a new weight for the healthy server: an update in place;
+	// the failed server's checker keeps its state, so it does not come back.
 	path := filepath.Join(t.TempDir(), "keepalived.conf")
-	if err := os.WriteFile(path, []byte(strings.Replace(confText, "weight 2", "weight 5", 1)), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(strings.Replace(confText, "weight 1", "weight 4", 1)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.reload(path); err != nil {
 		t.Fatalf("reload: %v", err)
 	}
-	waitDests("198.51.100.1:8080 w1", "198.51.100.2:8080 w5")
+	waitDests("198.51.100.1:8080 w4")
+	for range 10 {
+		if got := dests(); fmt.Sprint(got) != "[198.51.100.1:8080 w4]" {
+			t.Fatalf("after reload real servers = %v, want only 198.51.100.1:8080 w4", got)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	l2 = listen("198.51.100.2:8080")
+	defer l2.Close()
+	waitDests("198.51.100.1:8080 w4", "198.51.100.2:8080 w2")
 
 	d.shutdown()
 	stopped = true
