@@ -436,18 +436,39 @@ func (m *Manager) AddRoute(ctx context.Context, r Route) error {
 	if err != nil {
 		return m.fail(err)
 	}
-	key := r.String()
-	if _, ok := m.routes[key]; ok {
+	return addOwned(m, m.routes, "route "+r.String(), nr, m.h.RouteAdd, &m.st.routesAdded)
+}
+
+// addOwned adds v (a route or rule) with add and owns it under key, unless
+// it is owned already. One that already exists (EEXIST) is left alone and
+// not owned. m.mu is held.
+func addOwned[T any](m *Manager, owned map[string]T, key string, v T, add func(*T) error, added *atomic.Uint64) error {
+	if _, ok := owned[key]; ok {
 		return nil
 	}
-	if err := m.h.RouteAdd(&nr); err != nil {
+	if err := add(&v); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			return nil
 		}
-		return m.fail(fmt.Errorf("vip: add route %s: %w", r, err))
+		return m.fail(fmt.Errorf("vip: add %s: %w", key, err))
 	}
-	m.routes[key] = nr
-	m.st.routesAdded.Add(1)
+	owned[key] = v
+	added.Add(1)
+	return nil
+}
+
+// removeOwned deletes the route or rule owned under key, if any; one
+// already gone (errno gone) is not an error. m.mu is held.
+func removeOwned[T any](m *Manager, owned map[string]T, key string, del func(*T) error, gone unix.Errno, removed *atomic.Uint64) error {
+	v, ok := owned[key]
+	if !ok {
+		return nil
+	}
+	delete(owned, key)
+	if err := del(&v); err != nil && !errors.Is(err, gone) {
+		return m.fail(fmt.Errorf("vip: remove %s: %w", key, err))
+	}
+	removed.Add(1)
 	return nil
 }
 
@@ -458,20 +479,11 @@ func (m *Manager) RemoveRoute(ctx context.Context, r Route) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.removeRoute(r.String())
+	return m.removeRoute("route " + r.String())
 }
 
 func (m *Manager) removeRoute(key string) error {
-	nr, ok := m.routes[key]
-	if !ok {
-		return nil
-	}
-	delete(m.routes, key)
-	if err := m.h.RouteDel(&nr); err != nil && !errors.Is(err, unix.ESRCH) {
-		return m.fail(fmt.Errorf("vip: remove route %s: %w", key, err))
-	}
-	m.st.routesRemoved.Add(1)
-	return nil
+	return removeOwned(m, m.routes, key, m.h.RouteDel, unix.ESRCH, &m.st.routesRemoved)
 }
 
 // AddRule adds a policy routing rule marked with RouteProtocol.
@@ -486,10 +498,6 @@ func (m *Manager) AddRule(ctx context.Context, r Rule) error {
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
-	}
-	key := r.String()
-	if _, ok := m.rules[key]; ok {
-		return nil
 	}
 	nr := netlink.NewRule()
 	nr.Table = r.Table
@@ -509,15 +517,7 @@ func (m *Manager) AddRule(ctx context.Context, r Rule) error {
 		nr.Dst = ipNet(r.To.Masked())
 	}
 	nr.IifName, nr.OifName = r.IifName, r.OifName
-	if err := m.h.RuleAdd(nr); err != nil {
-		if errors.Is(err, unix.EEXIST) {
-			return nil
-		}
-		return m.fail(fmt.Errorf("vip: add rule %s: %w", r, err))
-	}
-	m.rules[key] = *nr
-	m.st.rulesAdded.Add(1)
-	return nil
+	return addOwned(m, m.rules, "rule "+r.String(), *nr, m.h.RuleAdd, &m.st.rulesAdded)
 }
 
 // RemoveRule removes a rule this Manager added.
@@ -527,20 +527,11 @@ func (m *Manager) RemoveRule(ctx context.Context, r Rule) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.removeRule(r.String())
+	return m.removeRule("rule " + r.String())
 }
 
 func (m *Manager) removeRule(key string) error {
-	nr, ok := m.rules[key]
-	if !ok {
-		return nil
-	}
-	delete(m.rules, key)
-	if err := m.h.RuleDel(&nr); err != nil && !errors.Is(err, unix.ENOENT) {
-		return m.fail(fmt.Errorf("vip: remove rule %s: %w", key, err))
-	}
-	m.st.rulesRemoved.Add(1)
-	return nil
+	return removeOwned(m, m.rules, key, m.h.RuleDel, unix.ENOENT, &m.st.rulesRemoved)
 }
 
 // CreateVMAC creates the macvlan interface v (private mode, virtual router

@@ -94,6 +94,9 @@ func (r Route) String() string {
 	if r.Table != 0 {
 		s += fmt.Sprintf(" table %d", r.Table)
 	}
+	if r.Metric != 0 {
+		s += fmt.Sprintf(" metric %d", r.Metric)
+	}
 	return s
 }
 
@@ -113,7 +116,17 @@ type Rule struct {
 }
 
 func (r Rule) String() string {
-	return fmt.Sprintf("from %v to %v table %d pref %d", r.From, r.To, r.Table, r.Priority)
+	s := fmt.Sprintf("from %v to %v table %d pref %d", r.From, r.To, r.Table, r.Priority)
+	if r.IifName != "" {
+		s += " iif " + r.IifName
+	}
+	if r.OifName != "" {
+		s += " oif " + r.OifName
+	}
+	if r.IPv6 {
+		s += " ipv6"
+	}
+	return s
 }
 
 // AnnouncePolicy says when gratuitous ARPs and unsolicited neighbour

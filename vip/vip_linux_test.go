@@ -133,10 +133,14 @@ func TestIntegrationRoutesRules(t *testing.T) {
 	routes := []vip.Route{
 		{Dst: netip.MustParsePrefix("203.0.113.0/24"), Gateway: netip.MustParseAddr("192.0.2.2")},
 		{Dst: netip.MustParsePrefix("2001:db8:1::/48"), Gateway: netip.MustParseAddr("2001:db8::2"), Interface: "eth0"},
+		// Differs from the first by its metric only: a route of its own.
+		{Dst: netip.MustParsePrefix("203.0.113.0/24"), Gateway: netip.MustParseAddr("192.0.2.2"), Metric: 100},
 	}
 	rules := []vip.Rule{
 		{From: netip.MustParsePrefix("192.0.2.100/32"), Table: 100, Priority: 1000},
 		{To: netip.MustParsePrefix("2001:db8:2::/48"), Table: 100, Priority: 1001},
+		// Differs from the first by its input interface only.
+		{From: netip.MustParsePrefix("192.0.2.100/32"), Table: 100, Priority: 1000, IifName: "eth0"},
 	}
 	for _, r := range routes {
 		if err := m.AddRoute(ctx, r); err != nil {
@@ -148,14 +152,20 @@ func TestIntegrationRoutesRules(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if out := a.Run(t, "ip", "route", "show", "proto", "keepalived"); !strings.Contains(out, "203.0.113.0/24 via 192.0.2.2") {
-		t.Errorf("route not marked proto keepalived:\n%s", out)
+	out := a.Run(t, "ip", "route", "show", "proto", "keepalived")
+	for _, want := range []string{"203.0.113.0/24 via 192.0.2.2 dev eth0 \n", "203.0.113.0/24 via 192.0.2.2 dev eth0 metric 100"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("route %q not added or not marked proto keepalived:\n%s", want, out)
+		}
 	}
 	if out := a.Run(t, "ip", "-6", "route", "show", "proto", "keepalived"); !strings.Contains(out, "2001:db8:1::/48") {
 		t.Errorf("IPv6 route missing:\n%s", out)
 	}
-	if out := a.Run(t, "ip", "rule", "show"); !strings.Contains(out, "1000:\tfrom 192.0.2.100 lookup 100 proto keepalived") {
-		t.Errorf("rule missing:\n%s", out)
+	out = a.Run(t, "ip", "rule", "show")
+	for _, want := range []string{"1000:\tfrom 192.0.2.100 lookup 100 proto keepalived", "1000:\tfrom 192.0.2.100 iif eth0 lookup 100 proto keepalived"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rule %q missing:\n%s", want, out)
+		}
 	}
 	if out := a.Run(t, "ip", "-6", "rule", "show"); !strings.Contains(out, "1001:") {
 		t.Errorf("IPv6 rule missing:\n%s", out)
