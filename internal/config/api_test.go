@@ -200,7 +200,7 @@ func TestMcastGroupFamily(t *testing.T) {
 	}
 }
 
-// A rejected instance count inherits the global value, as if it were left
+// A rejected instance count or version inherits the global value, as if it were left
 // out, and the configuration prints and reparses to the same values (a 0
 // left behind was printed as nothing and reparsed as the global value).
 func TestInstanceRejectedCountInherits(t *testing.T) {
@@ -217,15 +217,19 @@ vrrp_instance V {
     down_timer_adverts d
     garp_master_repeat x
     garp_master_refresh_repeat -1
+    version 7
 }`
 	c, warns, err := Parse("r.conf", []byte(src), Options{ConfigID: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warns) != 3 {
-		t.Errorf("warnings = %v; want 3 (one per rejected value)", warns)
+	if len(warns) != 4 {
+		t.Errorf("warnings = %v; want 4 (one per rejected value)", warns)
 	}
 	i := c.Instances[0]
+	if i.Version != 2 {
+		t.Errorf("version %d; want 2 (the global default)", i.Version)
+	}
 	if i.DownTimerAdverts != 5 || i.GarpMasterRepeat != 4 || i.GarpMasterRefreshRepeat != 1 {
 		t.Errorf("down_timer_adverts %d, garp_master_repeat %d, garp_master_refresh_repeat %d; want 5, 4, 1",
 			i.DownTimerAdverts, i.GarpMasterRepeat, i.GarpMasterRefreshRepeat)

@@ -208,7 +208,7 @@ func (d *decoder) finishInstance(i *Instance, seen map[string]bool, g *Global) {
 			}
 		}
 	}
-	if !seen["version"] {
+	if !seen["version"] || i.Version == 0 { // left out, or its value rejected
 		i.Version = g.VRRPVersion
 		if v6 {
 			i.Version = 3
