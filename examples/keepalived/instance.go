@@ -175,7 +175,7 @@ func (i *instance) onTransition(t vrrp.Transition) {
 
 // transition performs a transition: addresses, announcements, notify.
 func (i *instance) transition(t vrrp.Transition) {
-	i.log.Info("transition", "from", t.From.String(), "to", t.To.String(), "reason", t.Reason.String(), "priority", t.Priority)
+	i.log.Debug("performing transition", "from", t.From.String(), "to", t.To.String(), "reason", t.Reason.String(), "priority", t.Priority)
 	i.d.met.transition(i.name, t)
 	i.mu.Lock()
 	i.state, i.since = t.To, time.Now()

@@ -164,3 +164,85 @@ virtual_server 192.0.2.10 80 {
 		t.Errorf("service left in the kernel after shutdown: %+v", st.Services)
 	}
 }
+
+// TestKernelLVSQuorum: when the healthy weight falls below the quorum the
+// sorry server replaces the real servers, and they come back with it.
+func TestKernelLVSQuorum(t *testing.T) {
+	testutil.RequireIPVS(t)
+	if !vm.InGuest() {
+		testutil.Skip(t, "TestKernel* change the whole IPVS table: they run only inside the VM (go test -exec bin/vmexec)")
+	}
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := netlink.ParseAddr("198.51.100.3/32")
+	if err := netlink.AddrAdd(lo, addr); err != nil && !errors.Is(err, os.ErrExist) {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "198.51.100.3:8080")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	c := parse(t, `
+virtual_server 192.0.2.11 80 {
+    delay_loop 0.2
+    lb_algo wrr
+    protocol TCP
+    quorum 2
+    sorry_server 198.51.100.9 8080
+    real_server 198.51.100.3 8080 {
+        weight 2
+        TCP_CHECK {
+            connect_timeout 1
+            retry 0
+        }
+    }
+}
+`)
+	d := newDaemon(slog.New(slog.NewTextHandler(os.Stderr, nil)), options{Check: true, ScriptTimeout: time.Second}, nil)
+	d.run(c)
+	defer d.shutdown()
+	k, err := ipvs.Open(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	key := ipvs.TCPService(netip.MustParseAddrPort("192.0.2.11:80"))
+	wait := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			st, err := k.State(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if svc, ok := st.Service(key); ok {
+				for _, d := range svc.Destinations {
+					got = append(got, fmt.Sprintf("%s w%d", d.Addr, d.Weight))
+				}
+			}
+			sort.Strings(got)
+			if fmt.Sprint(got) == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("real servers = %v, want %s", got, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	wait("[198.51.100.3:8080 w2]")
+	l.Close()
+	wait("[198.51.100.9:8080 w1]")
+}
