@@ -62,13 +62,13 @@ func (a ChecksumAccept) String() string {
 
 // Checksum returns the checksum for the VRRP message msg (exactly the
 // message, no padding), treating its checksum field (bytes 6-7) as zero.
-// If src and dst are both valid, the IPv4 or IPv6 pseudo-header built from
-// them and IP protocol 112 is included (VRRPv3, RFC 5798 §5.2.8);
-// otherwise the checksum covers msg alone (VRRPv2, and VRRPv3 over IPv4
-// per RFC 9568 when configured so).
+// If src and dst are both valid and of one family, the IPv4 or IPv6
+// pseudo-header built from them and IP protocol 112 is included (VRRPv3,
+// RFC 5798 §5.2.8); otherwise the checksum covers msg alone (VRRPv2, and
+// VRRPv3 over IPv4 per RFC 9568 when configured so).
 func Checksum(msg []byte, src, dst netip.Addr) uint16 {
 	var sum uint32
-	if src.IsValid() && dst.IsValid() {
+	if hasPseudoHeader(src, dst) {
 		sum = pseudoSum(src, dst, len(msg))
 	}
 	sum = sumBytes(sum, msg, 6)
@@ -90,7 +90,7 @@ func VerifyChecksum(msg []byte, src, dst netip.Addr) (mode ChecksumMode, ok bool
 	if msg[0]>>4 == 2 {
 		return ChecksumNoPseudoHeader, ^fold(body) == got
 	}
-	if src.IsValid() && dst.IsValid() {
+	if hasPseudoHeader(src, dst) {
 		if ^fold(body+pseudoSum(src, dst, len(msg))) == got {
 			return ChecksumPseudoHeader, true
 		}
@@ -115,6 +115,12 @@ func sumBytes(sum uint32, b []byte, skip int) uint32 {
 		sum += uint32(b[i]) << 8
 	}
 	return sum
+}
+
+// hasPseudoHeader reports whether src and dst make a pseudo-header: both
+// valid and of one family.
+func hasPseudoHeader(src, dst netip.Addr) bool {
+	return src.IsValid() && dst.IsValid() && src.Is4() == dst.Is4()
 }
 
 func pseudoSum(src, dst netip.Addr, n int) uint32 {

@@ -108,6 +108,7 @@ func FuzzMachineReceive(f *testing.F) {
 		f.Add(mustHex(f, g.hex), 255, uint8(0))
 	}
 	f.Add([]byte{0x31, 51, 200, 1, 0, 100, 0, 0, 192, 0, 2, 100}, 255, uint8(1))
+	f.Add([]byte{0x31, 51, 200, 1, 0, 100, 0, 0, 192, 0, 2, 100}, 255, uint8(8))
 	f.Fuzz(func(t *testing.T, b []byte, ttl int, mode uint8) {
 		cfg := baseConfig()
 		cfg.VRID = 51
@@ -119,8 +120,12 @@ func FuzzMachineReceive(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		dst := MulticastGroup4
+		if mode&8 != 0 {
+			dst = MulticastGroup6 // a transport reporting the other family
+		}
 		m.Handle(t0, Event{Kind: EventStart})
-		m.Handle(t0, Event{Kind: EventPacket, Payload: b, Meta: Meta{Src: hiPeer, Dst: MulticastGroup4, TTL: ttl}})
+		m.Handle(t0, Event{Kind: EventPacket, Payload: b, Meta: Meta{Src: hiPeer, Dst: dst, TTL: ttl}})
 		s := m.Stats()
 		if s.PacketsReceived != 1 || s.Dropped()+s.AdvertsReceived != 1 {
 			t.Fatalf("packet neither dropped nor processed: %+v", s)

@@ -588,7 +588,7 @@ func (m *Machine) receive(now time.Time, b []byte, meta Meta) {
 			return
 		}
 	}
-	if !src.IsValid() || src.Is4() != m.cfg.is4() {
+	if !src.IsValid() || src.Is4() != m.cfg.is4() || (dst.IsValid() && dst.Is4() != src.Is4()) {
 		m.drop(DropFamily)
 		return
 	}

@@ -248,6 +248,13 @@ func TestChecksumVariants(t *testing.T) {
 	if _, ok := VerifyChecksum(no6[:4], kaSrc6, MulticastGroup6); ok {
 		t.Error("short message verifies")
 	}
+	// Addresses of two families make no pseudo-header (and no panic).
+	if Checksum(without, kaSrc4, MulticastGroup6) != Checksum(without, netip.Addr{}, netip.Addr{}) {
+		t.Error("mixed-family checksum includes a pseudo-header")
+	}
+	if m, ok := VerifyChecksum(without, kaSrc4, MulticastGroup6); !ok || m != ChecksumNoPseudoHeader {
+		t.Errorf("mixed families: %v %v", m, ok)
+	}
 	// Odd lengths are summed with a zero pad byte.
 	if Checksum([]byte{1, 2, 3}, netip.Addr{}, netip.Addr{}) != ^uint16(0x0102+0x0300) {
 		t.Error("odd-length checksum")

@@ -9,7 +9,7 @@ type DropReason uint8
 const (
 	DropNone       DropReason = iota
 	DropTTL                   // TTL / hop limit not 255 (or outside the unicast range)
-	DropFamily                // source address missing or of the other family
+	DropFamily                // source address missing, or source or destination of the other family
 	DropLength                // too short, or address count beyond the length
 	DropVersion               // version not the configured one
 	DropType                  // not an advertisement

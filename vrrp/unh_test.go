@@ -260,6 +260,11 @@ func TestUNHGroup4Reception(t *testing.T) {
 		{"keepalived: unicast source not a peer", func(c *Config) { c.Peers = []netip.Addr{loPeer}; c.CheckUnicastSource = true },
 			func(r *rig) Event { return r.advert(200, from(hiPeer)) }, DropPeer},
 		{"wrong family", nil, func(r *rig) Event { return r.advert(200, from(kaSrc6)) }, DropFamily},
+		{"destination of the other family", nil, func(r *rig) Event {
+			ev := r.advert(200)
+			ev.Meta.Dst = kaSrc6
+			return ev
+		}, DropFamily},
 		{"checksum variant not accepted", func(c *Config) { c.ChecksumAccept = AcceptConfigured }, func(r *rig) Event {
 			ev := r.advert(200)
 			p := Packet{Version: 3, Type: 1, VRID: 51, Priority: 200, AdvertInterval: time.Second, Addrs: []netip.Addr{vip4}}
