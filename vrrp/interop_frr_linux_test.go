@@ -150,10 +150,10 @@ func (f *frr) waitState(vrid int, want string, timeout time.Duration) {
 }
 
 // TestInteropFRR: our instance against FRR vrrpd (VRRPv3, IPv4, advert
-// 100 ms) in both directions, with kill -9 takeover.
+// 1 s: see v3robust) in both directions, with kill -9 takeover.
 func TestInteropFRR(t *testing.T) {
 	requireInterop(t)
-	f := v3ipv4
+	f := v3robust
 	t.Run("we win", func(t *testing.T) {
 		t.Parallel()
 		a, b := testutil.NewPair(t)
@@ -173,9 +173,9 @@ func TestInteropFRR(t *testing.T) {
 		fr := startFRRVRRP(t, b, 51, 150, f.advert, f.vip.String())
 		fr.waitState(51, "Master", f.timeout())
 		g := startGo(t, a, f.goOpts(100))
-		// Past our Master_Down_Interval (0.36 s) we are still BACKUP.
+		// Past our Master_Down_Interval we are still BACKUP.
 		g.waitState(vrrp.StateBackup, f.timeout())
-		g.noTransition(500 * time.Millisecond)
+		g.noTransition(f.settle())
 		fr.KillVRRPD()
 		g.waitState(vrrp.StateMaster, f.timeout())
 		wantHolder(t, f.vip, a, a)
