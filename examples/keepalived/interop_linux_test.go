@@ -220,7 +220,7 @@ vrrp_instance VI_1 {
     version 3
     virtual_router_id 51
     priority %d
-    advert_int 0.2
+    advert_int 0.3
     virtual_ipaddress {
         192.0.2.100/24
     }
@@ -409,7 +409,7 @@ vrrp_instance VI_1 {
     version 3
     virtual_router_id 51
     priority 150
-    advert_int 0.2
+    advert_int 0.3
     virtual_ipaddress {
         192.0.2.100/24
     }
@@ -521,8 +521,8 @@ func TestInteropVariants(t *testing.T) {
 		peerA     string // keepalived's unicast lines (peer is us)
 	}{
 		{"v2 auth PASS", "    version 2\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n", "", "192.0.2.100", ""},
-		{"v3 IPv6", "    version 3\n    advert_int 0.2\n    virtual_ipaddress {\n        2001:db8::100/64\n    }\n", "", "2001:db8::100", ""},
-		{"v3 unicast", "    version 3\n    advert_int 0.2\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n",
+		{"v3 IPv6", "    version 3\n    advert_int 0.3\n    virtual_ipaddress {\n        2001:db8::100/64\n    }\n", "", "2001:db8::100", ""},
+		{"v3 unicast", "    version 3\n    advert_int 0.3\n    virtual_ipaddress {\n        192.0.2.100/24\n    }\n",
 			"    unicast_src_ip 192.0.2.1\n    unicast_peer {\n        192.0.2.2\n    }\n", "192.0.2.100",
 			"    unicast_src_ip 192.0.2.2\n    unicast_peer {\n        192.0.2.1\n    }\n"},
 	}
@@ -647,7 +647,7 @@ vrrp_instance VI_1 {
     version 3
     virtual_router_id 51
     priority %[1]d
-    advert_int 0.2
+    advert_int 0.3
     virtual_ipaddress {
         192.0.2.100/24
     }
@@ -657,7 +657,7 @@ vrrp_instance VI_2 {
     version 3
     virtual_router_id 52
     priority %[1]d
-    advert_int 0.2
+    advert_int 0.3
     virtual_ipaddress {
         198.51.100.100/24
     }
@@ -688,7 +688,7 @@ func TestInteropVMAC(t *testing.T) {
 	bin := buildDaemon(t)
 	a, b := testutil.NewPair(t)
 	k := testutil.StartKeepalived(t, b, keepalivedConf(100), testutil.KeepalivedOptions{})
-	conf := strings.Replace(fmt.Sprintf(interopConf, 150), "    advert_int 0.2\n", "    advert_int 0.2\n    use_vmac\n", 1)
+	conf := strings.Replace(fmt.Sprintf(interopConf, 150), "    advert_int 0.3\n", "    advert_int 0.3\n    use_vmac\n", 1)
 	c := testutil.StartCapture(t, b, "eth0", "arp")
 	ours := startDaemon(t, a, bin, conf)
 	ours.waitState("VI_1", "MASTER", 15*time.Second)
