@@ -14,6 +14,8 @@ import (
 
 	"github.com/nux-root/keepalived-go/check"
 	"github.com/nux-root/keepalived-go/ipvs"
+	"github.com/nux-root/keepalived-go/ipvs/ipvstest"
+	"github.com/nux-root/keepalived-go/vrrp"
 )
 
 const lvsConf = `
@@ -169,5 +171,82 @@ func TestLVSWithoutIPVS(t *testing.T) {
 	d.shutdown()
 	if !strings.Contains(buf.String(), "IPVS is not available") {
 		t.Errorf("log lacks the IPVS error:\n%s", buf.String())
+	}
+}
+
+// TestLVSFakeKernel drives the LVS part against the in-memory IPVS model:
+// services applied, the sync daemon following the VRRP state, and
+// everything removed at shutdown.
+func TestLVSFakeKernel(t *testing.T) {
+	c := parse(t, `
+global_defs {
+    lvs_sync_daemon eth0 VI_1 id 5
+}
+virtual_server 192.0.2.10 80 {
+    lb_algo rr
+    protocol TCP
+    real_server 198.51.100.1 80 {
+        weight 2
+    }
+    real_server 198.51.100.2 80 {
+        weight 3
+    }
+}
+`)
+	k := ipvstest.NewKernel()
+	mgr, err := ipvs.New(k, ipvs.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := newDaemon(slog.New(slog.DiscardHandler), options{Check: true, ScriptTimeout: time.Second}, nil)
+	d.lvs = newLVS(d)
+	d.lvs.mgr = mgr
+	d.mu.Lock()
+	d.cfg = c
+	d.lvs.apply(c)
+	d.mu.Unlock()
+	ctx := t.Context()
+	key := ipvs.TCPService(netip.MustParseAddrPort("192.0.2.10:80"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := k.State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if svc, ok := st.Service(key); ok && len(svc.Destinations) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service not applied: %+v", st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	roles := func() []string {
+		ds, err := k.Daemons(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range ds {
+			out = append(out, fmt.Sprintf("%s %s %d", d.Role, d.Interface, d.SyncID))
+		}
+		return out
+	}
+	d.lvs.vrrpState("VI_1", vrrp.StateMaster)
+	if diff := cmp.Diff([]string{"master eth0 5"}, roles()); diff != "" {
+		t.Errorf("sync daemons as MASTER (-want +got):\n%s", diff)
+	}
+	d.lvs.vrrpState("OTHER", vrrp.StateBackup)
+	d.lvs.vrrpState("VI_1", vrrp.StateBackup)
+	if diff := cmp.Diff([]string{"backup eth0 5"}, roles()); diff != "" {
+		t.Errorf("sync daemons as BACKUP (-want +got):\n%s", diff)
+	}
+	d.shutdown()
+	st, _ := k.State(ctx)
+	if len(st.Services) != 0 {
+		t.Errorf("services left after shutdown: %+v", st.Services)
+	}
+	if r := roles(); len(r) != 0 {
+		t.Errorf("sync daemons left after shutdown: %v", r)
 	}
 }
