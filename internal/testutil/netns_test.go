@@ -98,15 +98,25 @@ func linkLocal(t *testing.T, ns *testutil.NetNS, iface string) string {
 }
 
 // TestIntegrationLinkLocalNotTentative checks that the addresses are usable
-// at once: none is tentative right after NewPair.
+// at once: right after NewPair both ends are up (operstate UP, so the kernel
+// no longer drops what they send) with a link-local and a global address,
+// none of them tentative.
 func TestIntegrationLinkLocalNotTentative(t *testing.T) {
-	a, _ := testutil.NewPair(t)
-	out := a.Run(t, "ip", "-6", "addr", "show", "dev", "eth0")
-	if strings.Contains(out, "tentative") {
-		t.Errorf("tentative address right after NewPair:\n%s", out)
-	}
-	if !strings.Contains(out, "fe80::") || !strings.Contains(out, testutil.PairA6) {
-		t.Errorf("missing link-local or global address:\n%s", out)
+	a, b := testutil.NewPair(t)
+	for _, end := range []struct {
+		ns     *testutil.NetNS
+		global string
+	}{{a, testutil.PairA6}, {b, testutil.PairB6}} {
+		out := end.ns.Run(t, "ip", "-6", "addr", "show", "dev", "eth0")
+		if strings.Contains(out, "tentative") {
+			t.Errorf("tentative address in %s right after NewPair:\n%s", end.ns.Name, out)
+		}
+		if !strings.Contains(out, "fe80::") || !strings.Contains(out, end.global) {
+			t.Errorf("missing link-local or global address in %s:\n%s", end.ns.Name, out)
+		}
+		if !strings.Contains(out, "state UP") {
+			t.Errorf("eth0 in %s not operationally up right after NewPair:\n%s", end.ns.Name, out)
+		}
 	}
 }
 
