@@ -1,21 +1,16 @@
 package testutil
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
 
 // bfddPath is where Debian's frr package installs bfdd.
-const bfddPath = "/usr/lib/frr/bfdd"
+const bfddPath = frrDir + "/bfdd"
 
 // BFDPeer is one session from FRR's "show bfd peers json".
 type BFDPeer struct {
@@ -48,12 +43,10 @@ type BFDD struct {
 	// Log is the file receiving bfdd's output.
 	Log string
 
-	t      testing.TB
-	ns     *NetNS
-	vtysh  string
-	proc   *os.Process
-	exited chan struct{}
-	once   sync.Once
+	t     testing.TB
+	ns    *NetNS
+	vtysh string
+	d     *daemon
 }
 
 // StartBFDD writes conf (FRR syntax, e.g. "bfd\n peer 192.0.2.2
@@ -69,61 +62,23 @@ func StartBFDD(t testing.TB, ns *NetNS, conf string) *BFDD {
 		return nil
 	}
 	vtysh := RequireCommand(t, "vtysh")
-	// bfdd drops privileges to user frr: the directory must be reachable
-	// and writable by it, which t.TempDir() (0700) is not.
-	dir, err := os.MkdirTemp("", "kgo-bfdd-")
-	if err != nil {
-		t.Fatalf("testutil: %v", err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatalf("testutil: %v", err)
-	}
-	f := &BFDD{Dir: dir, Log: filepath.Join(dir, "bfdd.log"), t: t, ns: ns, vtysh: vtysh, exited: make(chan struct{})}
-	cfg := filepath.Join(dir, "bfdd.conf")
-	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-		t.Fatalf("testutil: %v", err)
-	}
-	logf, err := os.Create(f.Log)
-	if err != nil {
-		t.Fatalf("testutil: %v", err)
-	}
-	cmd := ns.Command(context.Background(), bfddPath,
-		"-f", cfg, "-i", filepath.Join(dir, "bfdd.pid"), "--vty_socket", dir, "-P", "0",
-		"--bfdctl", filepath.Join(dir, "bfdd.sock"), "-z", filepath.Join(dir, "zserv.api"),
-		"--log", "stdout")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		t.Fatalf("testutil: start bfdd in %s: %v", ns.Name, err)
-	}
-	logf.Close()
-	f.proc = cmd.Process
-	go func() {
-		_ = cmd.Wait()
-		close(f.exited)
-	}()
+	dir := frrTempDir(t, "kgo-bfdd-")
+	d := startFRR(t, ns, dir, "bfdd", conf, "--bfdctl", filepath.Join(dir, "bfdd.sock"))
+	f := &BFDD{Dir: dir, Log: d.log, t: t, ns: ns, vtysh: vtysh, d: d}
 	t.Cleanup(func() {
 		f.Kill()
 		if t.Failed() {
-			t.Logf("bfdd in %s, config:\n%s\n--- log:\n%s", ns.Name, conf, f.logText())
+			t.Logf("bfdd in %s, config:\n%s\n--- log:\n%s", ns.Name, conf, d.logText())
 		}
 	})
-	deadline := time.Now().Add(daemonStartTimeout)
-	for {
-		_, err := f.Peers()
-		if err == nil {
-			break
-		}
+	var err error
+	if !waitFor(daemonStartTimeout, d.exited, func() bool { _, err = f.Peers(); return err == nil }) {
 		select {
-		case <-f.exited:
-			t.Fatalf("testutil: bfdd in %s exited at start:\n%s", ns.Name, f.logText())
+		case <-d.exited:
+			t.Fatalf("testutil: bfdd in %s exited at start:\n%s", ns.Name, d.logText())
 		default:
+			t.Fatalf("testutil: bfdd in %s not answering after %v: %v\n%s", ns.Name, daemonStartTimeout, err, d.logText())
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("testutil: bfdd in %s not answering after %v: %v\n%s", ns.Name, daemonStartTimeout, err, f.logText())
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	return f
 }
@@ -144,56 +99,33 @@ func (f *BFDD) Peers() ([]BFDPeer, error) {
 
 // Vtysh runs one vtysh command against this bfdd and returns its output.
 func (f *BFDD) Vtysh(command string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, f.vtysh, "--vty_socket", f.Dir, "-d", "bfdd", "-c", command)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("testutil: vtysh -c %q: %w: %s", command, err, strings.TrimSpace(stderr.String()))
-	}
-	return string(out), nil
+	return vtysh(f.vtysh, f.Dir, "bfdd", command)
 }
 
 // WaitPeer polls [BFDD.Peers] until the session with the given peer address
 // has the given status ("up", "down"), and fails the test after timeout.
 func (f *BFDD) WaitPeer(t testing.TB, peer, status string, timeout time.Duration) BFDPeer {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	var last []BFDPeer
 	var lastErr error
-	for time.Now().Before(deadline) {
+	var found BFDPeer
+	if waitFor(timeout, nil, func() bool {
 		last, lastErr = f.Peers()
 		for _, p := range last {
 			if p.Peer == peer && p.Status == status {
-				return p
+				found = p
+				return true
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
+		return false
+	}) {
+		return found
 	}
 	t.Fatalf("testutil: bfdd in %s: peer %s not %s within %v; last: %+v (err %v)\n%s",
-		f.ns.Name, peer, status, timeout, last, lastErr, f.logText())
+		f.ns.Name, peer, status, timeout, last, lastErr, f.d.logText())
 	return BFDPeer{}
 }
 
 // Kill SIGKILLs bfdd and waits until it has exited. It is a no-op the second
 // time.
-func (f *BFDD) Kill() {
-	f.once.Do(func() {
-		_ = f.proc.Signal(syscall.SIGKILL)
-		select {
-		case <-f.exited:
-		case <-time.After(killWait):
-			f.t.Errorf("testutil: bfdd %d in %s still running after SIGKILL", f.proc.Pid, f.ns.Name)
-		}
-	})
-}
-
-func (f *BFDD) logText() string {
-	b, err := os.ReadFile(f.Log)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	return string(b)
-}
+func (f *BFDD) Kill() { f.d.kill(f.t, f.ns) }

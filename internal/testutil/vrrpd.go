@@ -1,21 +1,13 @@
 package testutil
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// frrDir is where Debian's frr package installs its daemons.
-const frrDir = "/usr/lib/frr"
 
 // VRRPDMacvlan is a macvlan interface FRR vrrpd needs for one virtual router
 // (it does not create them itself): on Parent, with the virtual MAC
@@ -64,15 +56,6 @@ type VRRPD struct {
 	vrrpd *daemon
 }
 
-// daemon is one FRR process.
-type daemon struct {
-	name   string
-	log    string
-	proc   *os.Process
-	exited chan struct{}
-	once   sync.Once
-}
-
 // StartVRRPD creates the macvlans, then runs FRR zebra and vrrpd with conf
 // (vrrpd syntax, e.g. "interface eth0\n vrrp 5 version 3\n vrrp 5 priority
 // 150\n vrrp 5 ip 192.0.2.100\n!") inside ns with private pid files and
@@ -99,94 +82,33 @@ func StartVRRPD(t testing.TB, ns *NetNS, conf string, macvlans ...VRRPDMacvlan) 
 		}
 		ns.ip(t, "link", "set", name, "up")
 	}
-	dir, err := os.MkdirTemp("", "kgo-vrrpd-")
-	if err != nil {
-		t.Fatalf("testutil: %v", err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o777); err != nil {
-		t.Fatalf("testutil: %v", err)
-	}
-	v.Dir = dir
+	v.Dir = frrTempDir(t, "kgo-vrrpd-")
 	t.Cleanup(func() {
 		v.Kill()
 		if t.Failed() {
 			for _, d := range []*daemon{v.vrrpd, v.zebra} {
 				if d != nil {
-					b, _ := os.ReadFile(d.log)
-					t.Logf("FRR %s in %s log:\n%s", d.name, ns.Name, b)
+					t.Logf("FRR %s in %s log:\n%s", d.name, ns.Name, d.logText())
 				}
 			}
 			t.Logf("vrrpd config:\n%s", conf)
 		}
 	})
-	zserv := filepath.Join(dir, "zserv.api")
-	v.zebra = v.start(t, "zebra", "")
+	zserv := filepath.Join(v.Dir, "zserv.api")
+	v.zebra = startFRR(t, ns, v.Dir, "zebra", "")
 	if !waitFor(daemonStartTimeout, v.zebra.exited, func() bool { _, err := os.Stat(zserv); return err == nil }) {
 		t.Fatalf("testutil: FRR zebra in %s did not create %s", ns.Name, zserv)
 	}
-	v.vrrpd = v.start(t, "vrrpd", conf)
+	v.vrrpd = startFRR(t, ns, v.Dir, "vrrpd", conf)
 	if !waitFor(daemonStartTimeout, v.vrrpd.exited, func() bool { _, err := v.Vtysh("show vrrp json"); return err == nil }) {
 		t.Fatalf("testutil: FRR vrrpd in %s not answering on its vty socket", ns.Name)
 	}
 	return v
 }
 
-func (v *VRRPD) start(t testing.TB, name, conf string) *daemon {
-	t.Helper()
-	cfg := filepath.Join(v.Dir, name+".conf")
-	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
-		t.Fatalf("testutil: %v", err)
-	}
-	d := &daemon{name: name, log: filepath.Join(v.Dir, name+".log"), exited: make(chan struct{})}
-	logf, err := os.Create(d.log)
-	if err != nil {
-		t.Fatalf("testutil: %v", err)
-	}
-	defer logf.Close()
-	cmd := v.ns.Command(context.Background(), filepath.Join(frrDir, name),
-		"-f", cfg, "-i", filepath.Join(v.Dir, name+".pid"), "--vty_socket", v.Dir, "-P", "0",
-		"-z", filepath.Join(v.Dir, "zserv.api"), "--log", "stdout")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("testutil: start FRR %s in %s: %v", name, v.ns.Name, err)
-	}
-	d.proc = cmd.Process
-	go func() {
-		_ = cmd.Wait()
-		close(d.exited)
-	}()
-	return d
-}
-
-// waitFor polls cond every 50 ms until it is true, exited is closed or
-// timeout passes; it reports whether cond became true.
-func waitFor(timeout time.Duration, exited <-chan struct{}, cond func() bool) bool {
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return true
-		}
-		select {
-		case <-exited:
-			return false
-		default:
-		}
-	}
-	return false
-}
-
 // Vtysh runs one vtysh command against vrrpd and returns its output.
 func (v *VRRPD) Vtysh(command string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, v.vtysh, "--vty_socket", v.Dir, "-d", "vrrpd", "-c", command)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("testutil: vtysh -d vrrpd -c %q: %w: %s", command, err, strings.TrimSpace(stderr.String()))
-	}
-	return string(out), nil
+	return vtysh(v.vtysh, v.Dir, "vrrpd", command)
 }
 
 // Routers returns vrrpd's virtual routers ("show vrrp json").
@@ -233,15 +155,4 @@ func (v *VRRPD) Kill() {
 	if v.zebra != nil {
 		v.zebra.kill(v.t, v.ns)
 	}
-}
-
-func (d *daemon) kill(t testing.TB, ns *NetNS) {
-	d.once.Do(func() {
-		_ = d.proc.Signal(syscall.SIGKILL)
-		select {
-		case <-d.exited:
-		case <-time.After(killWait):
-			t.Errorf("testutil: FRR %s %d in %s still running after SIGKILL", d.name, d.proc.Pid, ns.Name)
-		}
-	})
 }
