@@ -229,77 +229,49 @@ func (i *instance) reconcile(ctx context.Context, announceAll bool) {
 	if !i.master {
 		return
 	}
-	want := map[vip.Address]bool{}
-	for _, a := range i.addrs {
-		want[a] = true
-	}
-	for a := range i.installed {
-		if !want[a] {
-			i.d.met.vipOp("remove", i.vm.Remove(ctx, a))
-			delete(i.installed, a)
-		}
-	}
+	prune(i.installed, i.addrs, func(a vip.Address) {
+		i.d.met.vipOp("remove", i.vm.Remove(ctx, a))
+	})
 	announce := map[string][]netip.Addr{}
-	for _, a := range i.addrs {
-		if i.installed[a] {
-			if announceAll {
-				announce[a.Interface] = append(announce[a.Interface], a.Prefix.Addr())
-			}
-			continue
-		}
+	install(i.installed, i.addrs, func(a vip.Address) error {
 		err := i.vm.Add(ctx, a)
 		i.d.met.vipOp("add", err)
 		if err != nil {
 			i.log.Error("adding address", "addr", a.String(), "err", err)
-			continue
+		} else if !announceAll {
+			announce[a.Interface] = append(announce[a.Interface], a.Prefix.Addr())
 		}
-		i.installed[a] = true
-		announce[a.Interface] = append(announce[a.Interface], a.Prefix.Addr())
-	}
-	wantR := map[vip.Route]bool{}
-	for _, r := range i.routes {
-		wantR[r] = true
-	}
-	for r := range i.instRoutes {
-		if !wantR[r] {
-			i.d.met.vipOp("remove_route", i.vm.RemoveRoute(ctx, r))
-			delete(i.instRoutes, r)
+		return err
+	})
+	if announceAll {
+		for _, a := range i.addrs {
+			if i.installed[a] {
+				announce[a.Interface] = append(announce[a.Interface], a.Prefix.Addr())
+			}
 		}
 	}
-	for _, r := range i.routes {
-		if i.instRoutes[r] {
-			continue
-		}
+	prune(i.instRoutes, i.routes, func(r vip.Route) {
+		i.d.met.vipOp("remove_route", i.vm.RemoveRoute(ctx, r))
+	})
+	install(i.instRoutes, i.routes, func(r vip.Route) error {
 		err := i.vm.AddRoute(ctx, r)
 		i.d.met.vipOp("add_route", err)
 		if err != nil {
 			i.log.Error("adding route", "route", r.String(), "err", err)
-			continue
 		}
-		i.instRoutes[r] = true
-	}
-	wantU := map[vip.Rule]bool{}
-	for _, r := range i.rules {
-		wantU[r] = true
-	}
-	for r := range i.instRules {
-		if !wantU[r] {
-			i.d.met.vipOp("remove_rule", i.vm.RemoveRule(ctx, r))
-			delete(i.instRules, r)
-		}
-	}
-	for _, r := range i.rules {
-		if i.instRules[r] {
-			continue
-		}
+		return err
+	})
+	prune(i.instRules, i.rules, func(r vip.Rule) {
+		i.d.met.vipOp("remove_rule", i.vm.RemoveRule(ctx, r))
+	})
+	install(i.instRules, i.rules, func(r vip.Rule) error {
 		err := i.vm.AddRule(ctx, r)
 		i.d.met.vipOp("add_rule", err)
 		if err != nil {
 			i.log.Error("adding rule", "rule", r.String(), "err", err)
-			continue
 		}
-		i.instRules[r] = true
-	}
+		return err
+	})
 	for ifn, as := range announce {
 		err := i.vm.Announce(ctx, ifn, as)
 		i.d.met.vipOp("announce", err)

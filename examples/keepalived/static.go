@@ -52,61 +52,30 @@ func (d *daemon) applyStatic(c *config.Config) {
 	s := d.static
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	wantU := map[vip.Rule]bool{}
-	for _, r := range rules {
-		wantU[r] = true
-	}
-	for r := range s.rules {
-		if !wantU[r] {
-			d.met.vipOp("remove_rule", logErr(d.log, "removing static rule", s.vm.RemoveRule(ctx, r)))
-			delete(s.rules, r)
-		}
-	}
-	wantR := map[vip.Route]bool{}
-	for _, r := range routes {
-		wantR[r] = true
-	}
-	for r := range s.routes {
-		if !wantR[r] {
-			d.met.vipOp("remove_route", logErr(d.log, "removing static route", s.vm.RemoveRoute(ctx, r)))
-			delete(s.routes, r)
-		}
-	}
-	wantA := map[vip.Address]bool{}
-	for _, a := range addrs {
-		wantA[a] = true
-	}
-	for a := range s.addrs {
-		if !wantA[a] {
-			d.met.vipOp("remove", logErr(d.log, "removing static address", s.vm.Remove(ctx, a)))
-			delete(s.addrs, a)
-		}
-	}
-	for _, a := range addrs {
-		if !s.addrs[a] {
-			err := logErr(d.log, "adding static address", s.vm.Add(ctx, a))
-			d.met.vipOp("add", err)
-			if err == nil {
-				s.addrs[a] = true
-			}
-		}
-	}
-	for _, r := range routes {
-		if !s.routes[r] {
-			err := logErr(d.log, "adding static route", s.vm.AddRoute(ctx, r))
-			d.met.vipOp("add_route", err)
-			if err == nil {
-				s.routes[r] = true
-			}
-		}
-	}
-	for _, r := range rules {
-		if !s.rules[r] {
-			err := logErr(d.log, "adding static rule", s.vm.AddRule(ctx, r))
-			d.met.vipOp("add_rule", err)
-			if err == nil {
-				s.rules[r] = true
-			}
-		}
-	}
+	// Removals first (rules and routes before the addresses they may
+	// use), then additions in the opposite order.
+	prune(s.rules, rules, func(r vip.Rule) {
+		d.met.vipOp("remove_rule", logErr(d.log, "removing static rule", s.vm.RemoveRule(ctx, r)))
+	})
+	prune(s.routes, routes, func(r vip.Route) {
+		d.met.vipOp("remove_route", logErr(d.log, "removing static route", s.vm.RemoveRoute(ctx, r)))
+	})
+	prune(s.addrs, addrs, func(a vip.Address) {
+		d.met.vipOp("remove", logErr(d.log, "removing static address", s.vm.Remove(ctx, a)))
+	})
+	install(s.addrs, addrs, func(a vip.Address) error {
+		err := logErr(d.log, "adding static address", s.vm.Add(ctx, a))
+		d.met.vipOp("add", err)
+		return err
+	})
+	install(s.routes, routes, func(r vip.Route) error {
+		err := logErr(d.log, "adding static route", s.vm.AddRoute(ctx, r))
+		d.met.vipOp("add_route", err)
+		return err
+	})
+	install(s.rules, rules, func(r vip.Rule) error {
+		err := logErr(d.log, "adding static rule", s.vm.AddRule(ctx, r))
+		d.met.vipOp("add_rule", err)
+		return err
+	})
 }
