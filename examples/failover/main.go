@@ -39,6 +39,17 @@ func main() {
 	ah := flag.Bool("auth-ah", false, "VRRPv2 AH authentication keyed with -auth-pass (default: simple password)")
 	garpDelay := flag.Duration("garp-delay", 5*time.Second, "delay of the second GARP/NA burst (negative: none)")
 	flag.Parse()
+	// Checked here: uint8() would silently wrap -vrid 307 to 51, and
+	// vrrp.Config takes a priority of 0 (what -prio 256 wraps to) as "default".
+	for _, f := range []struct {
+		name string
+		v    uint
+	}{{"vrid", *vrid}, {"prio", *prio}} {
+		if f.v < 1 || f.v > 255 {
+			say("error", "err", fmt.Sprintf("-%s %d: must be 1-255", f.name, f.v))
+			os.Exit(2)
+		}
+	}
 	if err := run(*iface, uint8(*vrid), uint8(*prio), *vips, *advert, *version, *peers, *nopreempt, *pass, *ah, *garpDelay); err != nil {
 		say("error", "err", err)
 		os.Exit(1)
