@@ -1,8 +1,6 @@
 package testutil
 
 import (
-	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -86,15 +84,7 @@ func StartBFDD(t testing.TB, ns *NetNS, conf string) *BFDD {
 // Peers returns bfdd's sessions ("vtysh --vty_socket DIR -d bfdd -c 'show
 // bfd peers json'").
 func (f *BFDD) Peers() ([]BFDPeer, error) {
-	out, err := f.Vtysh("show bfd peers json")
-	if err != nil {
-		return nil, err
-	}
-	var peers []BFDPeer
-	if err := json.Unmarshal([]byte(out), &peers); err != nil {
-		return nil, fmt.Errorf("testutil: show bfd peers json: %w: %q", err, out)
-	}
-	return peers, nil
+	return vtyshJSON[[]BFDPeer](f.vtysh, f.Dir, "bfdd", "show bfd peers json")
 }
 
 // Vtysh runs one vtysh command against this bfdd and returns its output.

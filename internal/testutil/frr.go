@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -106,6 +107,20 @@ func vtysh(vtyshPath, dir, name, command string) (string, error) {
 		return "", fmt.Errorf("testutil: vtysh -d %s -c %q: %w: %s", name, command, err, strings.TrimSpace(stderr.String()))
 	}
 	return string(out), nil
+}
+
+// vtyshJSON runs a vtysh "show ... json" command against FRR daemon name
+// (see [vtysh]) and decodes its output into a T.
+func vtyshJSON[T any](vtyshPath, dir, name, command string) (T, error) {
+	var v T
+	out, err := vtysh(vtyshPath, dir, name, command)
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		return v, fmt.Errorf("testutil: %s: %w: %q", command, err, out)
+	}
+	return v, nil
 }
 
 // waitFor polls cond every 50 ms until it is true, exited is closed or

@@ -1,7 +1,6 @@
 package testutil
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -113,15 +112,7 @@ func (v *VRRPD) Vtysh(command string) (string, error) {
 
 // Routers returns vrrpd's virtual routers ("show vrrp json").
 func (v *VRRPD) Routers() ([]VRRPDRouter, error) {
-	out, err := v.Vtysh("show vrrp json")
-	if err != nil {
-		return nil, err
-	}
-	var rs []VRRPDRouter
-	if err := json.Unmarshal([]byte(out), &rs); err != nil {
-		return nil, fmt.Errorf("testutil: show vrrp json: %w: %q", err, out)
-	}
-	return rs, nil
+	return vtyshJSON[[]VRRPDRouter](v.vtysh, v.Dir, "vrrpd", "show vrrp json")
 }
 
 // WaitState polls until virtual router vrid's IPv4 (or, with ipv6, IPv6)
