@@ -506,14 +506,7 @@ func ifaceUp(name string) bool {
 
 // pollInterfaces follows the link state of tracked interfaces.
 func (d *daemon) pollInterfaces() {
-	t := time.NewTicker(d.opt.IfacePoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-d.ctx.Done():
-			return
-		case <-t.C:
-		}
+	d.every(d.opt.IfacePoll, func() {
 		d.mu.Lock()
 		names := map[string]bool{}
 		for _, i := range d.insts {
@@ -538,20 +531,13 @@ func (d *daemon) pollInterfaces() {
 			}
 		}
 		d.mu.Unlock()
-	}
+	})
 }
 
 // retryPending retries the instances that failed to start (a missing
 // interface, for example), as keepalived waits for interfaces.
 func (d *daemon) retryPending() {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-d.ctx.Done():
-			return
-		case <-t.C:
-		}
+	d.every(2*time.Second, func() {
 		d.mu.Lock()
 		if len(d.pending) > 0 && d.cfg != nil && !d.closing {
 			var names []string
@@ -562,6 +548,20 @@ func (d *daemon) retryPending() {
 			d.startInstances(d.cfg, names)
 		}
 		d.mu.Unlock()
+	})
+}
+
+// every calls f every period until the daemon's context ends.
+func (d *daemon) every(period time.Duration, f func()) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
 	}
 }
 

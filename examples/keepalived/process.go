@@ -137,15 +137,8 @@ func (s *procState) step(tp *config.TrackProcess, raw bool, now time.Time) bool 
 
 // pollProcesses follows the tracked processes of every instance.
 func (d *daemon) pollProcesses() {
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
 	states := map[string]*procState{}
-	for {
-		select {
-		case <-d.ctx.Done():
-			return
-		case <-t.C:
-		}
+	d.every(500*time.Millisecond, func() {
 		d.mu.Lock()
 		tracking := false
 		for _, i := range d.insts {
@@ -153,7 +146,7 @@ func (d *daemon) pollProcesses() {
 		}
 		d.mu.Unlock()
 		if !tracking {
-			continue
+			return
 		}
 		procs := scanProcs("/proc")
 		now := time.Now()
@@ -167,12 +160,7 @@ func (d *daemon) pollProcesses() {
 		}
 		for ti := range cfg.TrackProcesses {
 			tp := &cfg.TrackProcesses[ti]
-			n := 0
-			for _, p := range procs {
-				if matchProcess(tp, p) {
-					n++
-				}
-			}
+			n := countMatches(tp, procs)
 			raw := processUp(tp, n)
 			st, ok := states[tp.Name]
 			changed := false
@@ -188,7 +176,7 @@ func (d *daemon) pollProcesses() {
 			d.setProcess(insts, tp.Name, st.up, n, changed)
 		}
 		d.mu.Unlock()
-	}
+	})
 }
 
 // setProcess reports a tracked process's state. Called with d.mu held.
@@ -207,8 +195,13 @@ func (d *daemon) setProcess(insts []*instance, name string, up bool, n int, chan
 
 // countProcesses counts the running instances of a tracked process.
 func countProcesses(tp *config.TrackProcess) int {
+	return countMatches(tp, scanProcs("/proc"))
+}
+
+// countMatches counts the processes of procs that are instances of tp.
+func countMatches(tp *config.TrackProcess, procs []procInfo) int {
 	n := 0
-	for _, p := range scanProcs("/proc") {
+	for _, p := range procs {
 		if matchProcess(tp, p) {
 			n++
 		}
