@@ -86,13 +86,7 @@ func (d *daemon) kill(t testing.TB, ns *NetNS) {
 }
 
 // logText returns the daemon's log, or why it cannot be read.
-func (d *daemon) logText() string {
-	b, err := os.ReadFile(d.log)
-	if err != nil {
-		return fmt.Sprintf("(no log: %v)", err)
-	}
-	return string(b)
-}
+func (d *daemon) logText() string { return logText(d.log) }
 
 // vtysh runs one vtysh command (at vtyshPath) against FRR daemon name whose
 // vty socket is in dir, and returns its output.

@@ -288,10 +288,7 @@ func (k *Keepalived) Kill() {
 	k.once.Do(func() {
 		_ = k.parent.Signal(syscall.SIGSTOP)
 		children := k.children()
-		for _, pid := range children {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
-		_ = k.parent.Signal(syscall.SIGKILL)
+		k.killAll(children)
 		k.finish(children, "kill")
 	})
 }
@@ -308,13 +305,19 @@ func (k *Keepalived) Stop() {
 		case <-time.After(daemonStopTimeout):
 			k.t.Errorf("testutil: keepalived in %s ignored SIGTERM for %v; killing it", k.ns.Name, daemonStopTimeout)
 			_ = k.parent.Signal(syscall.SIGSTOP)
-			for _, pid := range children {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-			_ = k.parent.Signal(syscall.SIGKILL)
+			k.killAll(children)
 		}
 		k.finish(children, "stop")
 	})
+}
+
+// killAll SIGKILLs the children, then the parent (which the caller has
+// stopped with SIGSTOP so that it cannot respawn them).
+func (k *Keepalived) killAll(children []int) {
+	for _, pid := range children {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	_ = k.parent.Signal(syscall.SIGKILL)
 }
 
 // children returns the PIDs in keepalived's child pid files that belong to
@@ -353,8 +356,12 @@ func (k *Keepalived) finish(children []int, how string) {
 	}
 }
 
-func (k *Keepalived) logText() string {
-	b, err := os.ReadFile(k.Log)
+func (k *Keepalived) logText() string { return logText(k.Log) }
+
+// logText returns the content of a daemon's log file, or why it cannot be
+// read.
+func logText(path string) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
