@@ -67,7 +67,12 @@ func startNode(tb testing.TB, ns *testutil.NetNS, prio uint8, advert time.Durati
 			select {
 			case t := <-trans:
 				apply(ctx, func(string, ...any) {}, vm, "eth0", []netip.Prefix{benchVIP}, []netip.Addr{benchVIP.Addr()}, t.To == vrrp.StateMaster)
-				n.states <- t.To
+				// Never block once Run has ended: kill waits for this goroutine.
+				select {
+				case n.states <- t.To:
+				case <-runDone:
+					return
+				}
 			case <-runDone:
 				return
 			}
@@ -111,11 +116,15 @@ type sample struct{ lastToAdv, killToGARP, killToAdv time.Duration }
 // analyse finds, in a capture taken on the backup's eth0, the master's last
 // advert before kill, the backup's first advert and first gratuitous ARP.
 func analyse(tb testing.TB, pcap string, killAt time.Time) (sample, bool) {
+	tb.Helper()
 	rows := testutil.TsharkFields(tb, pcap, "frame.time_epoch", "ip.src", "vrrp.prio", "arp.opcode", "arp.src.proto_ipv4")
 	var lastA, firstB, firstGARP time.Time
 	for _, r := range rows {
+		if len(r) < 5 {
+			continue
+		}
 		sec, err := strconv.ParseFloat(r[0], 64)
-		if err != nil || len(r) < 5 {
+		if err != nil {
 			continue
 		}
 		at := time.Unix(0, int64(sec*1e9))
