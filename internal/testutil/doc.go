@@ -16,7 +16,8 @@
 // and removes it in t.Cleanup, after killing the processes the test started
 // in it. [NewPair] joins two fresh namespaces with a veth pair ("eth0" on both
 // sides) addressed from the documentation ranges 192.0.2.0/24 and
-// 2001:db8::/64; [NewLAN] plugs n namespaces into one bridge instead.
+// 2001:db8::/64; [NewLAN] plugs n namespaces into one bridge instead. Both
+// return once every link is up and able to send (see [Link]).
 // [NetNS.Do] runs a function on a dedicated, locked OS thread
 // switched into the namespace; the calling goroutine's thread never changes
 // namespace. [NetNS.Loss] and [NetNS.Partition] inject packet loss with

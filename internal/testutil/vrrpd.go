@@ -71,8 +71,12 @@ func StartVRRPD(t testing.TB, ns *NetNS, conf string, macvlans ...VRRPDMacvlan) 
 	}
 	v := &VRRPD{t: t, ns: ns, vtysh: RequireCommand(t, "vtysh")}
 	for i, m := range macvlans {
-		name := fmt.Sprintf("vrrp%d-%d-%d", map[bool]int{false: 4, true: 6}[m.IPv6], m.VRID, i)
-		mac := fmt.Sprintf("00:00:5e:00:%02x:%02x", map[bool]int{false: 1, true: 2}[m.IPv6], m.VRID)
+		family, macFamily := 4, 1 // RFC 5798 §7.3: 00-00-5E-00-01-{VRID} for IPv4
+		if m.IPv6 {
+			family, macFamily = 6, 2 // 00-00-5E-00-02-{VRID} for IPv6
+		}
+		name := fmt.Sprintf("vrrp%d-%d-%d", family, m.VRID, i)
+		mac := fmt.Sprintf("00:00:5e:00:%02x:%02x", macFamily, m.VRID)
 		ns.ip(t, "link", "add", name, "link", m.Parent, "type", "macvlan", "mode", "bridge")
 		ns.ip(t, "link", "set", name, "address", mac)
 		ns.sysctl(t, "net.ipv6.conf."+name+".accept_dad", "0")
