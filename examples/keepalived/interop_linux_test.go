@@ -31,13 +31,15 @@ type daemonProc struct {
 	exited chan struct{}
 }
 
-// buildDaemon builds this package into a temporary directory.
+// buildDaemon builds this package into a temporary directory (the go
+// command is a prerequisite).
 func buildDaemon(t *testing.T) string {
 	t.Helper()
+	goBin := testutil.RequireCommand(t, "go")
 	bin := filepath.Join(t.TempDir(), "keepalived-go")
 	// -race: the daemon's own data races show in its log (checked in
 	// Cleanup).
-	cmd := exec.Command("go", "build", "-race", "-o", bin, ".")
+	cmd := exec.Command(goBin, "build", "-race", "-o", bin, ".")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
@@ -236,7 +238,6 @@ func requireInterop(t *testing.T) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	testutil.RequireCommand(t, "keepalived")
-	testutil.RequireCommand(t, "go")
 }
 
 // TestInteropElection: our daemon with the higher priority becomes MASTER
@@ -253,8 +254,8 @@ func TestInteropElection(t *testing.T) {
 	}
 	k.WaitState(t, "VI_1", "BACKUP", 15*time.Second)
 	waitAddr(t, a, "192.0.2.100", true, 5*time.Second)
-	// keepalived must stay BACKUP and not own the VIP (3× the master down
-	// interval of 0.2 s adverts is well under this).
+	// keepalived must stay BACKUP and not own the VIP for 2 s (about twice
+	// its master down interval with 0.3 s adverts).
 	time.Sleep(2 * time.Second)
 	if hasAddr(t, b, "192.0.2.100") {
 		t.Error("keepalived owns the VIP too (dual master)")
@@ -549,7 +550,6 @@ func TestInteropVariants(t *testing.T) {
 // instance, then remove them, touch only what changed.
 func TestIntegrationReloadAddRemove(t *testing.T) {
 	testutil.RequireRoot(t)
-	testutil.RequireCommand(t, "go")
 	bin := buildDaemon(t)
 	a, _ := testutil.NewPair(t)
 	inst := func(name string, vrid int, vips ...string) string {
@@ -595,7 +595,6 @@ func TestIntegrationReloadAddRemove(t *testing.T) {
 // to FAULT when the link loses carrier and back when it returns.
 func TestIntegrationTrackInterface(t *testing.T) {
 	testutil.RequireRoot(t)
-	testutil.RequireCommand(t, "go")
 	bin := buildDaemon(t)
 	a, b := testutil.NewPair(t)
 	testutil.Link(t, a, "ifA", b, "ifB")
@@ -741,7 +740,6 @@ func TestInteropVMAC(t *testing.T) {
 // start, reconciled on reload and removed on exit.
 func TestIntegrationStatic(t *testing.T) {
 	testutil.RequireRoot(t)
-	testutil.RequireCommand(t, "go")
 	bin := buildDaemon(t)
 	a, _ := testutil.NewPair(t)
 	conf := func(routes string) string {
@@ -796,7 +794,6 @@ vrrp_instance VI_1 {
 // exist yet starts once it appears.
 func TestIntegrationLateInterface(t *testing.T) {
 	testutil.RequireRoot(t)
-	testutil.RequireCommand(t, "go")
 	bin := buildDaemon(t)
 	a := testutil.NewNetNS(t)
 	ours := startDaemon(t, a, bin, `global_defs {
@@ -824,7 +821,6 @@ vrrp_instance VI_1 {
 // instance while the process is not running.
 func TestIntegrationTrackProcess(t *testing.T) {
 	testutil.RequireRoot(t)
-	testutil.RequireCommand(t, "go")
 	sleepBin := testutil.RequireCommand(t, "sleep")
 	bin := buildDaemon(t)
 	a, _ := testutil.NewPair(t)
@@ -927,7 +923,6 @@ vrrp_instance VI_1 {
 // change without a state change writes a FIFO line with the new priority.
 func TestIntegrationPriorityChanges(t *testing.T) {
 	testutil.RequireRoot(t)
-	testutil.RequireCommand(t, "go")
 	bin := buildDaemon(t)
 	a, _ := testutil.NewPair(t)
 	flag := filepath.Join(t.TempDir(), "ok")
