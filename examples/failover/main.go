@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -123,12 +124,20 @@ func run(iface string, vrid, prio uint8, vipList string, advert time.Duration, v
 	case pass != "":
 		cfg.AuthType, cfg.AuthPass = vrrp.AuthSimple, pass
 	}
-	// OnTransition runs on the instance's loop and must return quickly:
-	// hand transitions to a goroutine that does the netlink work.
-	events := make(chan vrrp.Transition, 16)
+	// OnTransition runs on the instance's loop and must return quickly: it
+	// queues the transition (never dropping one, never blocking) and wakes
+	// the goroutine below, which does the netlink work.
+	var (
+		mu      sync.Mutex
+		pending []vrrp.Transition
+		wake    = make(chan struct{}, 1)
+	)
 	cfg.OnTransition = func(t vrrp.Transition) {
+		mu.Lock()
+		pending = append(pending, t)
+		mu.Unlock()
 		select {
-		case events <- t:
+		case wake <- struct{}{}:
 		default:
 		}
 	}
@@ -144,9 +153,19 @@ func run(iface string, vrid, prio uint8, vipList string, advert time.Duration, v
 	go func() { done <- inst.Run(ctx) }()
 	for {
 		select {
-		case t := <-events:
-			say("state", "state", t.To, "from", t.From, "reason", t.Reason, "prio", t.Priority)
-			apply(ctx, say, vm, iface, prefixes, addrs, t.To == vrrp.StateMaster)
+		case <-wake:
+			mu.Lock()
+			ts := pending
+			pending = nil
+			mu.Unlock()
+			if len(ts) == 0 {
+				continue // already handled with an earlier wake-up
+			}
+			for _, t := range ts {
+				say("state", "state", t.To, "from", t.From, "reason", t.Reason, "prio", t.Priority)
+			}
+			// Only the latest state decides whether the addresses are held.
+			apply(ctx, say, vm, iface, prefixes, addrs, ts[len(ts)-1].To == vrrp.StateMaster)
 		case err := <-done:
 			// Run sent the priority-0 advertisement; now drop the addresses.
 			rmErr := vm.RemoveAll(context.Background())
