@@ -26,39 +26,9 @@ import (
 // TCP_CHECK. A real server whose listener closes leaves the kernel table,
 // comes back when it listens again, and shutdown removes the service.
 func TestKernelLVS(t *testing.T) {
-	testutil.RequireIPVS(t)
-	if !vm.InGuest() {
-		testutil.Skip(t, "TestKernel* change the whole IPVS table: they run only inside the VM (go test -exec bin/vmexec)")
-	}
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []string{"198.51.100.1/32", "198.51.100.2/32"} {
-		addr, _ := netlink.ParseAddr(a)
-		if err := netlink.AddrAdd(lo, addr); err != nil && !errors.Is(err, os.ErrExist) {
-			t.Fatalf("add %s to lo: %v", a, err)
-		}
-	}
-	listen := func(addr string) net.Listener {
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
-		return l
-	}
-	l1 := listen("198.51.100.1:8080")
-	defer l1.Close()
-	l2 := listen("198.51.100.2:8080")
+	requireGuest(t)
+	serveLoopback(t, "198.51.100.1:8080")
+	l2 := serveLoopback(t, "198.51.100.2:8080")
 
 	confText := `
 virtual_server 192.0.2.10 80 {
@@ -98,35 +68,10 @@ virtual_server 192.0.2.10 80 {
 	}
 	defer k.Close()
 	key := ipvs.TCPService(netip.MustParseAddrPort("192.0.2.10:80"))
-	dests := func() []string {
-		st, err := k.State(context.Background())
-		if err != nil {
-			t.Fatalf("State: %v", err)
-		}
-		svc, ok := st.Service(key)
-		if !ok {
-			return nil
-		}
-		var out []string
-		for _, d := range svc.Destinations {
-			out = append(out, fmt.Sprintf("%s w%d", d.Addr, d.Weight))
-		}
-		sort.Strings(out)
-		return out
-	}
+	dests := func() []string { return realServers(t, k, key) }
 	waitDests := func(want ...string) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			got := dests()
-			if fmt.Sprint(got) == fmt.Sprint(want) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("real servers = %v, want %v", got, want)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		waitRealServers(t, k, key, want...)
 	}
 	waitDests("198.51.100.1:8080 w1", "198.51.100.2:8080 w2")
 
@@ -150,8 +95,7 @@ virtual_server 192.0.2.10 80 {
 		time.Sleep(100 * time.Millisecond)
 	}
 
-	l2 = listen("198.51.100.2:8080")
-	defer l2.Close()
+	serveLoopback(t, "198.51.100.2:8080")
 	waitDests("198.51.100.1:8080 w4", "198.51.100.2:8080 w2")
 
 	d.shutdown()
@@ -168,31 +112,8 @@ virtual_server 192.0.2.10 80 {
 // TestKernelLVSQuorum: when the healthy weight falls below the quorum the
 // sorry server replaces the real servers, and they come back with it.
 func TestKernelLVSQuorum(t *testing.T) {
-	testutil.RequireIPVS(t)
-	if !vm.InGuest() {
-		testutil.Skip(t, "TestKernel* change the whole IPVS table: they run only inside the VM (go test -exec bin/vmexec)")
-	}
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, _ := netlink.ParseAddr("198.51.100.3/32")
-	if err := netlink.AddrAdd(lo, addr); err != nil && !errors.Is(err, os.ErrExist) {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "198.51.100.3:8080")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
+	requireGuest(t)
+	l := serveLoopback(t, "198.51.100.3:8080")
 	c := parse(t, `
 virtual_server 192.0.2.11 80 {
     delay_loop 0.2
@@ -218,31 +139,85 @@ virtual_server 192.0.2.11 80 {
 	}
 	defer k.Close()
 	key := ipvs.TCPService(netip.MustParseAddrPort("192.0.2.11:80"))
-	wait := func(want string) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
+	waitRealServers(t, k, key, "198.51.100.3:8080 w2")
+	l.Close()
+	waitRealServers(t, k, key, "198.51.100.9:8080 w1")
+}
+
+// requireGuest skips (fails under RequireAll) outside the kernel VM: the
+// TestKernel tests change the whole IPVS table.
+func requireGuest(t *testing.T) {
+	t.Helper()
+	testutil.RequireIPVS(t)
+	if !vm.InGuest() {
+		testutil.Skip(t, "TestKernel* change the whole IPVS table: they run only inside the VM (go test -exec bin/vmexec)")
+	}
+}
+
+// serveLoopback puts the address of addr on lo and accepts (and closes)
+// TCP connections on addr until the returned listener is closed (at the
+// latest in Cleanup).
+func serveLoopback(t *testing.T, addr string) net.Listener {
+	t.Helper()
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := netip.MustParseAddrPort(addr).Addr()
+	nla, _ := netlink.ParseAddr(a.String() + "/32")
+	if err := netlink.AddrAdd(lo, nla); err != nil && !errors.Is(err, os.ErrExist) {
+		t.Fatalf("add %s to lo: %v", a, err)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
 		for {
-			st, err := k.State(context.Background())
+			c, err := l.Accept()
 			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			if svc, ok := st.Service(key); ok {
-				for _, d := range svc.Destinations {
-					got = append(got, fmt.Sprintf("%s w%d", d.Addr, d.Weight))
-				}
-			}
-			sort.Strings(got)
-			if fmt.Sprint(got) == want {
 				return
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("real servers = %v, want %s", got, want)
-			}
-			time.Sleep(100 * time.Millisecond)
+			c.Close()
 		}
+	}()
+	return l
+}
+
+// realServers returns the sorted "addr wN" real servers of the service
+// key in the kernel table (none when the service is absent).
+func realServers(t *testing.T, k *ipvs.Netlink, key ipvs.ServiceKey) []string {
+	t.Helper()
+	st, err := k.State(context.Background())
+	if err != nil {
+		t.Fatalf("State: %v", err)
 	}
-	wait("[198.51.100.3:8080 w2]")
-	l.Close()
-	wait("[198.51.100.9:8080 w1]")
+	svc, ok := st.Service(key)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, d := range svc.Destinations {
+		out = append(out, fmt.Sprintf("%s w%d", d.Addr, d.Weight))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// waitRealServers waits (20 s at most) until the real servers of key are
+// want.
+func waitRealServers(t *testing.T, k *ipvs.Netlink, key ipvs.ServiceKey, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := realServers(t, k, key)
+		if fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("real servers = %v, want %v", got, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
