@@ -50,7 +50,10 @@ func startDaemon(t *testing.T, path string, args ...string) *daemon {
 	t.Helper()
 	d := &daemon{cmd: exec.Command(path, args...), out: new(bytes.Buffer), exited: make(chan struct{})}
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Its own process group, so kill reaches the children it forks too
+	// (dnsmasq forks one per TCP connection, and a child keeps the
+	// listening sockets open after the parent exits).
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", path, err)
 	}
@@ -64,20 +67,47 @@ func startDaemon(t *testing.T, path string, args ...string) *daemon {
 	return d
 }
 
-// kill ends the daemon (SIGTERM, then SIGKILL) and waits for it.
+// kill ends the daemon and every process it forked (SIGTERM to its
+// process group, then SIGKILL) and waits for the daemon itself.
 func (d *daemon) kill() {
+	pgid := -d.cmd.Process.Pid
 	select {
 	case <-d.exited:
-		return
 	default:
+		_ = syscall.Kill(pgid, syscall.SIGTERM)
+		select {
+		case <-d.exited:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(pgid, syscall.SIGKILL)
+			<-d.exited
+		}
 	}
-	_ = syscall.Kill(d.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(5 * time.Second):
-		_ = syscall.Kill(d.cmd.Process.Pid, syscall.SIGKILL)
-		<-d.exited
+	// Children outlive a SIGTERMed parent only until they see it; make
+	// sure none is left (ESRCH once the group is empty).
+	_ = syscall.Kill(pgid, syscall.SIGKILL)
+}
+
+// waitPortFree waits until nothing holds 127.0.0.1:port for UDP or TCP any
+// more (the daemon and every child it forked have closed their sockets), at
+// most about 10 s. A test that expects "port unreachable" from a stopped
+// server must not probe while a child still holds the socket.
+func waitPortFree(t *testing.T, port uint16) {
+	t.Helper()
+	addr := "127.0.0.1:" + strconv.Itoa(int(port))
+	var err error
+	for range 200 {
+		var pc net.PacketConn
+		if pc, err = net.ListenPacket("udp4", addr); err == nil {
+			pc.Close()
+			var l net.Listener
+			if l, err = net.Listen("tcp4", addr); err == nil {
+				l.Close()
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+	t.Fatalf("port %d still in use after the server was stopped: %v", port, err)
 }
 
 // waitUp runs c until it succeeds (at most about 10 s).
@@ -150,6 +180,7 @@ func TestInteropDNSMasq(t *testing.T) {
 		checkResult(t, u.Check(ctxTimeout(t, 2*time.Second)), 0, nil)
 	})
 	d.kill()
+	waitPortFree(t, port)
 	t.Run("stopped server", func(t *testing.T) {
 		checkResult(t, (&DNS{Server: server}).Check(ctxTimeout(t, 2*time.Second)), ReasonUnreachable, nil)
 		checkResult(t, (&UDP{Addr: server, Payload: []byte("x")}).Check(ctxTimeout(t, 2*time.Second)), ReasonUnreachable, nil)
@@ -174,6 +205,7 @@ func TestInteropOpenSMTPD(t *testing.T) {
 		checkResult(t, s.Check(ctxTimeout(t, 5*time.Second)), 0, nil)
 	}
 	d.kill()
+	waitPortFree(t, port)
 	checkResult(t, SMTP{Addr: addr}.Check(ctxTimeout(t, 5*time.Second)), ReasonConnect, nil)
 }
 
