@@ -11,13 +11,16 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -55,9 +58,21 @@ type demo struct {
 
 func main() {
 	keep := flag.Bool("v", false, "print every line the routers print")
+	probe := flag.String("udp-probe", "", "internal: send one UDP datagram to `host:port` and exit")
 	flag.Parse()
+	if *probe != "" {
+		if err := udpProbe(*probe); err != nil {
+			fmt.Fprintln(os.Stderr, "demo: udp probe:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "demo: needs root (network namespaces, raw sockets): run `sudo make demo`")
+		os.Exit(2)
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		fmt.Fprintln(os.Stderr, "demo: needs the ip command (Debian package iproute2):", err)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -164,7 +179,9 @@ func (d *demo) run(ctx context.Context, verbose bool) error {
 		return err
 	}
 	info("MASTER is router %s (priority %d); the others are BACKUP", m.r.name, m.r.prio)
-	d.showVIP()
+	if err := d.showVIP(ctx); err != nil {
+		return err
+	}
 
 	mdi := 3*advert + time.Duration(256-120)*advert/256
 	step("killing router %s (SIGKILL, no goodbye advert)", m.r.name)
@@ -178,12 +195,18 @@ func (d *demo) run(ctx context.Context, verbose bool) error {
 	}
 	info("router %s took over: kill → MASTER %.1f ms (Master_Down_Interval for prio 120 is %.1f ms)",
 		n.r.name, ms(n.at.Sub(killAt)), ms(mdi))
-	if a, ok := d.waitKind(ctx, n.r, "announced", 2*time.Second); ok {
-		info("router %s added %s and sent its first GARP burst %.1f ms after the kill", n.r.name, vipAddr, ms(a.at.Sub(killAt)))
+	a, ok := d.waitKind(ctx, n.r, "announced", 2*time.Second)
+	if !ok {
+		return fmt.Errorf("router %s became MASTER but announced no GARP within 2 s", n.r.name)
 	}
-	d.showVIP()
+	info("router %s added %s and sent its first GARP burst %.1f ms after the kill", n.r.name, vipAddr, ms(a.at.Sub(killAt)))
 	info("(a killed process cannot remove its VIP; removing the stale %s from router %s, as an operator would)", vipAddr, killed.name)
-	_ = sh("ip", "-n", killed.ns, "addr", "del", vipAddr+"/24", "dev", "eth0")
+	if err := sh("ip", "-n", killed.ns, "addr", "del", vipAddr+"/24", "dev", "eth0"); err != nil {
+		return err
+	}
+	if err := d.showVIP(ctx); err != nil {
+		return err
+	}
 
 	step("restarting router %s (priority %d preempts back)", killed.name, killed.prio)
 	restartAt := time.Now()
@@ -196,18 +219,22 @@ func (d *demo) run(ctx context.Context, verbose bool) error {
 	}
 	info("router %s is MASTER again %.1f ms after restart (it waits one Master_Down_Interval first)", killed.name, ms(p.at.Sub(restartAt)))
 	time.Sleep(300 * time.Millisecond) // let the old master's BACKUP transition print
-	d.showVIP()
+	if err := d.showVIP(ctx); err != nil {
+		return err
+	}
 
 	step("stopping routers gracefully (SIGTERM: priority-0 advert, VIP removed)")
 	for _, r := range d.routers {
 		d.stop(r)
 	}
-	held := d.vipHolders()
-	if len(held) == 0 {
-		info("no namespace holds %s any more", vipAddr)
-	} else {
-		info("still holding %s: %v", vipAddr, held)
+	held, err := d.vipHolders()
+	if err != nil {
+		return err
 	}
+	if len(held) != 0 {
+		return fmt.Errorf("after SIGTERM, still holding %s: %v", vipAddr, held)
+	}
+	info("no namespace holds %s any more", vipAddr)
 	step("done; removing namespaces")
 	return nil
 }
@@ -346,34 +373,128 @@ func (d *demo) waitKind(ctx context.Context, r *router, kind string, timeout tim
 	}
 }
 
-func (d *demo) vipHolders() []string {
+// vipHolders lists the routers whose eth0 holds the VIP.
+func (d *demo) vipHolders() ([]string, error) {
 	var held []string
 	for _, r := range d.routers {
-		out, _ := exec.Command("ip", "-n", r.ns, "-o", "addr", "show", "dev", "eth0").Output()
+		out, err := exec.Command("ip", "-n", r.ns, "-o", "addr", "show", "dev", "eth0").Output()
+		if err != nil {
+			return nil, fmt.Errorf("ip -n %s addr show: %w", r.ns, err)
+		}
 		if strings.Contains(string(out), " "+vipAddr+"/") {
 			held = append(held, r.name)
 		}
 	}
-	return held
+	return held, nil
 }
 
-func (d *demo) showVIP() {
-	defer time.Sleep(time.Second) // give a human time to read
-	info("VIP %s is on router(s): %v", vipAddr, d.vipHolders())
-	_ = exec.Command("ip", "netns", "exec", d.lan, "ping", "-c", "1", "-W", "1", vipAddr).Run()
-	out, _ := exec.Command("ip", "-n", d.lan, "neigh", "show", vipAddr).Output()
-	mac := "?"
-	if f := strings.Fields(string(out)); len(f) >= 5 {
-		mac = f[4]
+// showVIP prints where the VIP is and which router the client's neighbour
+// table resolves it to, both measured: it sends a UDP datagram to the VIP
+// from the client namespace (so the kernel resolves it with ARP) and reads
+// the client's neighbour entry. Anything but exactly one holder whose MAC
+// the client resolves is an error.
+func (d *demo) showVIP(ctx context.Context) error {
+	held, err := d.vipHolders()
+	if err != nil {
+		return err
 	}
-	owner := "?"
+	info("VIP %s is on router(s): %v", vipAddr, held)
+	if len(held) != 1 {
+		return fmt.Errorf("VIP %s is on %d routers (%v), want exactly one", vipAddr, len(held), held)
+	}
+	mac, err := d.resolveVIP(ctx)
+	if err != nil {
+		return fmt.Errorf("client: resolve %s: %w", vipAddr, err)
+	}
+	owner := ""
 	for _, r := range d.routers {
-		b, _ := exec.Command("ip", "netns", "exec", r.ns, "cat", "/sys/class/net/eth0/address").Output()
-		if strings.TrimSpace(string(b)) == mac {
+		rmac, err := linkMAC(r.ns, "eth0")
+		if err != nil {
+			return err
+		}
+		if rmac == mac {
 			owner = r.name
 		}
 	}
+	if owner == "" {
+		return fmt.Errorf("client resolves %s to %s, which is no router's eth0", vipAddr, mac)
+	}
 	info("the client (192.0.2.1) reaches %s at MAC %s = router %s", vipAddr, mac, owner)
+	if owner != held[0] {
+		return fmt.Errorf("client resolves %s to router %s, but router %s holds it", vipAddr, owner, held[0])
+	}
+	time.Sleep(time.Second) // give a human time to read
+	return nil
+}
+
+// resolveVIP makes the client namespace send a UDP datagram to the VIP
+// (the demo binary itself, re-run there with -udp-probe) and returns the
+// MAC address of the client's neighbour entry for it once the kernel has
+// one (at most about 3 s).
+func (d *demo) resolveVIP(ctx context.Context) (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	var last string
+	for range 15 {
+		if err := sh("ip", "netns", "exec", d.lan, self, "-udp-probe", vipAddr+":9"); err != nil {
+			return "", err
+		}
+		// The kernel answers the send at once and resolves in the background.
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		out, err := exec.Command("ip", "-j", "-n", d.lan, "neigh", "show", vipAddr, "dev", "br0").Output()
+		if err != nil {
+			return "", fmt.Errorf("ip neigh show: %w", err)
+		}
+		var entries []struct {
+			LLAddr string   `json:"lladdr"`
+			State  []string `json:"state"`
+		}
+		if err := json.Unmarshal(out, &entries); err != nil {
+			return "", fmt.Errorf("ip -j neigh show: %w", err)
+		}
+		last = "no neighbour entry"
+		if len(entries) == 1 {
+			e := entries[0]
+			last = fmt.Sprintf("neighbour entry %v", e.State)
+			if e.LLAddr != "" && !slices.Contains(e.State, "INCOMPLETE") && !slices.Contains(e.State, "FAILED") {
+				return e.LLAddr, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no answer to ARP after 15 probes (%s)", last)
+}
+
+// linkMAC returns the MAC address of link name in namespace ns.
+func linkMAC(ns, name string) (string, error) {
+	out, err := exec.Command("ip", "-j", "-n", ns, "link", "show", "dev", name).Output()
+	if err != nil {
+		return "", fmt.Errorf("ip -n %s link show %s: %w", ns, name, err)
+	}
+	var links []struct {
+		Address string `json:"address"`
+	}
+	if err := json.Unmarshal(out, &links); err != nil || len(links) != 1 || links[0].Address == "" {
+		return "", fmt.Errorf("ip -n %s link show %s: no address in %q", ns, name, out)
+	}
+	return links[0].Address, nil
+}
+
+// udpProbe sends one datagram to addr (host:port); run by resolveVIP
+// inside the client namespace.
+func udpProbe(addr string) error {
+	c, err := net.Dial("udp4", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.Write([]byte("kgo-demo probe"))
+	return err
 }
 
 func (d *demo) stop(r *router) {
