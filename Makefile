@@ -14,7 +14,7 @@ GO ?= go
 BIN := $(CURDIR)/.bin
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(BIN)/staticcheck-$(STATICCHECK_VERSION)
-FUZZTIME ?= 5s
+FUZZ_SCALE ?= 1
 TEST_TIMEOUT ?= 20m
 # Packages built and tested in parallel: the CI machine has 2 cores.
 TEST_P ?= 2
@@ -52,9 +52,9 @@ unit:
 	KEEPALIVED_GO_REQUIRE_ALL=1 $(GO) test -race -shuffle=on -count=1 -p $(TEST_P) \
 	  -timeout $(TEST_TIMEOUT) -skip '^TestKernel' ./...
 
-## fuzz: every FuzzXxx in the tree for FUZZTIME (default 5s) each
+## fuzz: every FuzzXxx in the tree for its execution budget (scripts/fuzz-budgets) times FUZZ_SCALE
 fuzz:
-	@FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+	@GO=$(GO) FUZZ_SCALE=$(FUZZ_SCALE) scripts/fuzz.sh
 
 ## vm: TestKernel* inside a qemu VM booting a Debian kernel with ip_vs
 vm:
