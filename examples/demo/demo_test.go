@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"testing"
 
 	"github.com/nux-root/keepalived-go/internal/testutil"
@@ -17,10 +16,7 @@ import (
 func TestIntegrationDemo(t *testing.T) {
 	testutil.RequireRoot(t)
 	ip := testutil.RequireCommand(t, "ip")
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goBin); err != nil {
-		testutil.Skip(t, "go command not found at %s: %v", goBin, err)
-	}
+	goBin := testutil.RequireCommand(t, "go")
 	bin := filepath.Join(t.TempDir(), "demo")
 	if out, err := exec.Command(goBin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build demo: %v\n%s", err, out)
