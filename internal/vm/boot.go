@@ -64,7 +64,12 @@ func qemuArgs(cfg BootConfig) []string {
 		"-no-reboot",
 		"-kernel", cfg.Kernel,
 		"-initrd", cfg.Initrd,
-		"-append", "console=ttyS0 quiet panic=-1",
+		// no_timer_check: under TCG on a loaded host the guest's early
+		// check that the 8254 timer reaches the IO-APIC can miss its window
+		// and the kernel panics ("IO-APIC + timer doesn't work!"; seen in
+		// a fresh-clone make test beside five other builds). The check
+		// guards against broken PC hardware, which qemu's i440FX is not.
+		"-append", "console=ttyS0 quiet panic=-1 no_timer_check",
 	}
 }
 

@@ -119,7 +119,7 @@ func TestBootCancel(t *testing.T) {
 
 func TestQEMUArgs(t *testing.T) {
 	got := strings.Join(qemuArgs(BootConfig{Kernel: "/k/vmlinuz", Initrd: "/tmp/i.cpio"}), " ")
-	want := "-accel tcg -m 1024 -nodefaults -display none -serial stdio -no-reboot -kernel /k/vmlinuz -initrd /tmp/i.cpio -append console=ttyS0 quiet panic=-1"
+	want := "-accel tcg -m 1024 -nodefaults -display none -serial stdio -no-reboot -kernel /k/vmlinuz -initrd /tmp/i.cpio -append console=ttyS0 quiet panic=-1 no_timer_check"
 	if got != want {
 		t.Errorf("qemuArgs =\n%s\nwant\n%s", got, want)
 	}
