@@ -63,8 +63,10 @@
 // # Why not github.com/moby/ipvs
 //
 // The project named moby/ipvs (v1.1.0) as the netlink dependency, and
-// [Moby] still adapts a moby handle to [Kernel] for programs that already
-// hold one (the same conformance cases run against both in the VM). The
+// package ipvsmoby still adapts a moby handle to [Kernel] for programs that
+// already hold one (the same conformance cases run against both in the VM);
+// it is a package of its own so that importing ipvs pulls in neither moby
+// nor logrus. The
 // package's own socket is the default because moby cannot keep this
 // package's promises:
 //
