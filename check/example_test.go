@@ -175,3 +175,17 @@ func ExampleSMTP() {
 	defer cancel()
 	fmt.Println(s.Check(ctx))
 }
+
+// A keepalived url regex is compiled when the configuration is loaded: what
+// Go's RE2 engine cannot run is a configuration error, not a check that
+// always passes.
+func ExampleCompileRegex() {
+	re, err := check.CompileRegex(`status: (ok|degraded)`, "caseless")
+	fmt.Println(re.MatchString("STATUS: OK"), err)
+
+	_, err = check.CompileRegex(`^(?!maintenance)`)
+	fmt.Println(errors.Is(err, check.ErrInvalidConfig))
+	// Output:
+	// true <nil>
+	// true
+}
