@@ -91,6 +91,8 @@ const (
 	ReasonExit                      // script exited with a failure code or signal
 	ReasonInsecure                  // script security refused the script
 	ReasonFile                      // FILE_CHECK reported down
+	ReasonLength                    // UDP reply shorter or longer than its bounds
+	ReasonExternal                  // an External source reported down
 )
 
 var reasonNames = [...]string{
@@ -111,6 +113,8 @@ var reasonNames = [...]string{
 	ReasonExit:        "exit",
 	ReasonInsecure:    "insecure",
 	ReasonFile:        "file",
+	ReasonLength:      "reply length",
+	ReasonExternal:    "external",
 }
 
 // String returns the reason's name.
@@ -170,6 +174,26 @@ func (e *StatusError) Error() string {
 		s += ": " + e.Text
 	}
 	return s
+}
+
+// LengthError reports a reply whose length is outside the bounds set
+// (UDP's min_reply_length and max_reply_length). It matches [ErrTooLarge]
+// when the reply is too long.
+type LengthError struct {
+	Len      int // bytes received
+	Min, Max int // the bounds; Max 0 means none
+}
+
+func (e *LengthError) Error() string {
+	if e.Len < e.Min {
+		return fmt.Sprintf("reply of %d bytes, want at least %d", e.Len, e.Min)
+	}
+	return fmt.Sprintf("reply of %d bytes, want at most %d", e.Len, e.Max)
+}
+
+// Is reports whether target is ErrTooLarge and the reply was too long.
+func (e *LengthError) Is(target error) bool {
+	return target == ErrTooLarge && e.Len > e.Max && e.Max > 0
 }
 
 // DigestError reports an HTTP body whose MD5 digest differs from the expected

@@ -16,7 +16,9 @@
 //	}
 //
 // The checkers and their keepalived counterparts: [TCP] (TCP_CHECK), [HTTP]
-// (HTTP_GET, SSL_GET with a tls.Config), [TLS] (a TLS handshake),
+// (HTTP_GET, SSL_GET with a tls.Config; [SSL] builds it from keepalived's
+// SSL {} block: CA verification and a client certificate), [TLS] (a TLS
+// handshake),
 // [SMTP] (SMTP_CHECK), [DNS]
 // (DNS_CHECK, via github.com/miekg/dns), [UDP] (UDP_CHECK), [ICMP]
 // (PING_CHECK), [Script] (MISC_CHECK and vrrp_script) and [File] (FILE_CHECK

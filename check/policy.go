@@ -18,7 +18,9 @@ const (
 // valid and means the defaults. Policy is comparable.
 type Policy struct {
 	// Interval is the time between the end of one check and the start of
-	// the next (delay_loop). If zero, DefaultInterval.
+	// the next (delay_loop, vrrp_script's interval). If zero,
+	// DefaultInterval. Any positive duration is honoured as given,
+	// including below a second (interval 0.25).
 	Interval time.Duration
 	// Timeout bounds one check (connect_timeout). If zero,
 	// DefaultTimeout.

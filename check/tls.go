@@ -9,7 +9,13 @@ import (
 
 // TLS checks that a TLS handshake with Addr completes: a TCP_CHECK that also
 // proves the server's TLS stack (and, unless Config.InsecureSkipVerify, its
-// certificate) works. Use HTTP with a non-nil TLS field for SSL_GET.
+// certificate) works. Use HTTP with a non-nil TLS field for SSL_GET, and
+// [SSL] for keepalived's SSL {} block.
+//
+// With TLS 1.3 a server rejects a client certificate only after the client
+// has finished its side of the handshake, so this handshake-only check
+// passes against a server that refuses the client's certificate; HTTP,
+// which reads a reply, fails with ReasonTLS.
 type TLS struct {
 	// Addr is the server's address and port. Required.
 	Addr netip.AddrPort
