@@ -21,8 +21,9 @@
 // handshake),
 // [SMTP] (SMTP_CHECK), [DNS]
 // (DNS_CHECK, via github.com/miekg/dns), [UDP] (UDP_CHECK), [ICMP]
-// (PING_CHECK), [Script] (MISC_CHECK and vrrp_script) and [File] (FILE_CHECK
-// and track_file). Script and File implement [WeightChecker] for dynamic
+// (PING_CHECK), [Script] (MISC_CHECK and vrrp_script), [File] (FILE_CHECK
+// and track_file) and [External] (a state set from outside, such as a BFD
+// session for BFD_CHECK; a [Notifier], so a Monitor follows it at once). Script and File implement [WeightChecker] for dynamic
 // weights. [All] combines checkers, as several url blocks of one HTTP_GET
 // do.
 //

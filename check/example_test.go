@@ -189,3 +189,31 @@ func ExampleCompileRegex() {
 	// true <nil>
 	// true
 }
+
+// An External follows a state kept elsewhere — here a BFD session, as
+// keepalived's BFD_CHECK does — and a Monitor reports its changes at once,
+// not one interval later.
+func ExampleExternal() {
+	m := check.NewMonitor(check.MonitorConfig{})
+	session := check.NewExternal("bfd 192.0.2.1", true)
+	transitions := make(chan check.Transition, 4)
+	m.Add(check.Watch{Checker: session, Policy: check.Policy{Interval: time.Hour},
+		OnTransition: func(t check.Transition) { transitions <- t }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	fmt.Println(<-transitions)
+
+	// From the bfd session's state callback, for example:
+	session.Set(false, "session down")
+	fmt.Println(<-transitions)
+	session.Set(true, "")
+	fmt.Println(<-transitions)
+
+	cancel()
+	<-done
+	// Output:
+	// unknown -> up (initial)
+	// up -> down (fall): check: external bfd 192.0.2.1: external: reported down: session down
+	// down -> up (rise)
+}

@@ -124,6 +124,7 @@ type group struct {
 	subs    []sub // in subscription order
 	index   int   // in the heap, -1 if absent
 	gone    bool
+	stopN   func() // stops the Notifier's callbacks, if any
 }
 
 type sub struct {
@@ -232,6 +233,11 @@ func (m *Monitor) Run(ctx context.Context) error {
 		m.closed = true
 		m.ops = nil
 		m.mu.Unlock()
+		for _, g := range m.groups {
+			if g.stopN != nil {
+				g.stopN()
+			}
+		}
 		if m.stopT != nil {
 			m.stopT()
 		}
@@ -377,6 +383,9 @@ func (m *Monitor) subscribe(gk groupKey, w Watch) uint64 {
 		if g.name == "" {
 			g.name = fmt.Sprint(gk.key)
 		}
+		if n, ok := w.Checker.(Notifier); ok {
+			g.stopN = n.Notify(func() { m.notified(g) })
+		}
 		m.groups[gk] = g
 		m.targets.Add(1)
 		heap.Push(&m.queue, g)
@@ -408,6 +417,9 @@ func (m *Monitor) unsubscribe(gk groupKey, id uint64) {
 	delete(m.groups, gk)
 	m.targets.Add(-1)
 	g.gone = true
+	if g.stopN != nil {
+		g.stopN()
+	}
 	if g.index >= 0 {
 		heap.Remove(&m.queue, g.index)
 	}
@@ -417,6 +429,24 @@ func (m *Monitor) unsubscribe(gk groupKey, id uint64) {
 			break
 		}
 	}
+}
+
+// notified runs on a Notifier's goroutine: it asks the loop to check g now.
+func (m *Monitor) notified(g *group) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	m.enqueueLocked(func() {
+		if g.gone {
+			return
+		}
+		g.tr.Trigger(m.clock.Now())
+		if g.index >= 0 {
+			heap.Fix(&m.queue, g.index)
+		}
+	})
 }
 
 // groupHeap orders groups by next deadline.

@@ -140,6 +140,7 @@ type Tracker struct {
 	state      State
 	next       time.Time
 	running    bool
+	again      bool // Trigger during a running check: check again at once
 	succ, fail int
 	retryLeft  int
 	weight     int
@@ -191,6 +192,19 @@ func (t *Tracker) Begin(now time.Time) bool {
 	return true
 }
 
+// Trigger makes the next check due at now: at once if none is running,
+// else as soon as the running one's result is in (a [Notifier] said the
+// result may have changed). A pending retry delay is cut short too.
+func (t *Tracker) Trigger(now time.Time) {
+	if t.running {
+		t.again = true
+		return
+	}
+	if now.Before(t.next) {
+		t.next = now
+	}
+}
+
 // Current returns a transition describing the present state, for a consumer
 // that joins late.
 func (t *Tracker) Current(now time.Time) Transition {
@@ -202,6 +216,10 @@ func (t *Tracker) Current(now time.Time) Transition {
 // changed.
 func (t *Tracker) Result(now time.Time, err error, weight int, dynamic bool) (Transition, bool) {
 	t.running = false
+	if t.again {
+		t.again = false
+		defer func() { t.next = now }()
+	}
 	if err != nil {
 		t.lastErr = err
 		t.succ = 0
