@@ -85,12 +85,16 @@ func ExampleTracker() {
 		now := tr.NextDeadline()
 		tr.Begin(now)
 		tn, changed := tr.Result(now, boom, 0, false)
-		fmt.Printf("%v %v %q\n", now.Sub(t0), changed, tn.Cause)
+		if changed {
+			fmt.Println(now.Sub(t0), tn)
+		} else {
+			fmt.Println(now.Sub(t0), "no transition")
+		}
 	}
 	// Output:
-	// 0s false ""
-	// 2s true "fall"
-	// 12s false ""
+	// 0s no transition
+	// 2s up -> down (fall): connection refused
+	// 12s no transition
 }
 
 // A Monitor runs checks on schedule; identical checks (equal keys and

@@ -362,7 +362,7 @@ func (m *Monitor) finish(r result) {
 		return
 	}
 	m.nTransits.Add(1)
-	m.log.Info("check transition", "target", g.name, "from", t.From.String(), "to", t.To.String(), "reason", t.Cause, "err", t.Err)
+	m.log.Info("check transition", "target", g.name, "from", t.From.String(), "to", t.To.String(), "reason", t.Cause.String(), "err", t.Err)
 	for _, s := range g.subs {
 		if s.f != nil {
 			s.f(t)

@@ -96,19 +96,44 @@ func (s State) String() string {
 	return "unknown"
 }
 
+// Cause says why a [Transition] happened. The zero value is
+// CauseUnknown, which no transition carries.
+type Cause uint8
+
 // Causes of transitions.
 const (
-	CauseInitial = "initial" // the state a target starts in, or has when a consumer joins
-	CauseRise    = "rise"    // Rise consecutive successes
-	CauseFall    = "fall"    // Fall consecutive failures
-	CauseWeight  = "weight"  // the dynamic weight changed while up
+	CauseUnknown Cause = iota // never reported
+	CauseInitial              // the state a target starts in, or has when a consumer joins
+	CauseRise                 // Rise consecutive successes
+	CauseFall                 // Fall consecutive failures
+	CauseWeight               // the dynamic weight changed while up
 )
+
+var causeNames = [...]string{
+	CauseUnknown: "unknown",
+	CauseInitial: "initial",
+	CauseRise:    "rise",
+	CauseFall:    "fall",
+	CauseWeight:  "weight",
+}
+
+// String returns the cause's name: "initial", "rise", "fall" or "weight".
+func (c Cause) String() string {
+	if int(c) < len(causeNames) {
+		return causeNames[c]
+	}
+	return fmt.Sprintf("Cause(%d)", c)
+}
+
+// MarshalText returns the cause's name, so that logs and JSON show
+// "fall", not a number.
+func (c Cause) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
 // Transition reports a change of a target's state or dynamic weight.
 type Transition struct {
 	From, To State
-	// Cause is one of the Cause constants.
-	Cause string
+	// Cause says why: CauseInitial, CauseRise, CauseFall or CauseWeight.
+	Cause Cause
 	// Err is the failure that brought the target down (nil otherwise).
 	Err error
 	// At is when the transition happened.
