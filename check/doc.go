@@ -51,10 +51,23 @@
 //
 // # Concurrency
 //
-// Checkers are values safe for concurrent use. A Monitor owns one loop
-// goroutine (Run); OnTransition callbacks run on it. Checks run on their own
-// goroutines, bounded by MonitorConfig.MaxConcurrent, and all end when Run
-// returns.
+// Checkers are values safe for concurrent use, and so are [External]'s
+// methods. A Monitor's methods (Add, the remove functions, Stats) are safe
+// for concurrent use and may be called before, during and after Run. A
+// Monitor owns one loop goroutine (Run); Watch.OnTransition runs on it,
+// must return quickly, and may call Add, remove functions, Stats and
+// External.Set (they take effect after the callback returns). Checks run
+// on their own goroutines, bounded by MonitorConfig.MaxConcurrent, and all
+// end when Run returns; Run may be called once. A [Tracker] is not safe for
+// concurrent use.
+//
+// # Errors and conventions
+//
+// Every error starts with "check: " once. Configuration errors wrap
+// [ErrInvalidConfig] and are reported by Validate, CompileRegex and
+// SSL.TLSConfig before any check runs; what this OS lacks wraps
+// [ErrNotSupported], which matches errors.ErrUnsupported; a stopped
+// Monitor's errors wrap [ErrClosed], which is net.ErrClosed.
 //
 // # Testing
 //

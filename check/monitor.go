@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"reflect"
 	"slices"
 	"sync"
@@ -185,7 +184,7 @@ func (m *Monitor) Add(w Watch) (remove func(), err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return nil, fmt.Errorf("check: monitor stopped: %w", net.ErrClosed)
+		return nil, fmt.Errorf("check: monitor stopped: %w", ErrClosed)
 	}
 	m.enqueueLocked(func() { id = m.subscribe(gk, w) })
 	var once sync.Once

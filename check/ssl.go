@@ -89,7 +89,7 @@ func (s SSLConfig) TLSConfig() (*tls.Config, error) {
 			key = s.Certificate
 		}
 		if encryptedPEM(key) {
-			return nil, fmt.Errorf("check: ssl key: password-protected keys: %w", ErrNotSupported)
+			return nil, fmt.Errorf("check: ssl key is password-protected, which Go cannot decrypt safely: %w", ErrNotSupported)
 		}
 		c, err := tls.X509KeyPair(s.Certificate, key)
 		if err != nil {

@@ -29,8 +29,11 @@ type TLS struct {
 	Interface string
 }
 
-// Validate reports an invalid configuration.
-func (t TLS) Validate() error {
+// Validate reports an invalid configuration; the error wraps
+// [ErrInvalidConfig]. Check reports the same as a ReasonConfig failure.
+func (t TLS) Validate() error { return configError("tls", t.validate()) }
+
+func (t TLS) validate() error {
 	return validAddrPort("address", t.Addr)
 }
 
@@ -40,7 +43,7 @@ func (t TLS) CheckKey() any { return t }
 // Check connects and performs the handshake.
 func (t TLS) Check(ctx context.Context) error {
 	target := t.Addr.String()
-	if err := t.Validate(); err != nil {
+	if err := t.validate(); err != nil {
 		return fail(ctx, "tls", target, ReasonConfig, err)
 	}
 	raw, release, err := connect(ctx, "tcp", target, t.Bind, t.Interface)

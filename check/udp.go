@@ -46,8 +46,11 @@ type UDP struct {
 	Interface string
 }
 
-// Validate reports an invalid configuration.
-func (u *UDP) Validate() error {
+// Validate reports an invalid configuration; the error wraps
+// [ErrInvalidConfig]. Check reports the same as a ReasonConfig failure.
+func (u *UDP) Validate() error { return configError("udp", u.validate()) }
+
+func (u *UDP) validate() error {
 	if err := validAddrPort("address", u.Addr); err != nil {
 		return err
 	}
@@ -86,7 +89,7 @@ func (u *UDP) CheckKey() any {
 // Check sends the datagram and waits for a reply or an error.
 func (u *UDP) Check(ctx context.Context) error {
 	target := u.Addr.String()
-	if err := u.Validate(); err != nil {
+	if err := u.validate(); err != nil {
 		return fail(ctx, "udp", target, ReasonConfig, err)
 	}
 	c, release, err := connect(ctx, "udp", target, u.Bind, u.Interface)

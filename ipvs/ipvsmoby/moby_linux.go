@@ -171,10 +171,10 @@ func familyOf(a netip.Addr) ipvs.Family {
 
 func toMobyDest(svc ipvs.ServiceKey, d ipvs.Destination) (*moby.Destination, error) {
 	if d.Forward == ipvs.Tunnel && (d.TunnelType != ipvs.IPIP || d.TunnelFlags != 0) {
-		return nil, fmt.Errorf("ipvsmoby: moby/ipvs cannot set tunnel type %v: %w", d.TunnelType, ipvs.ErrNotSupported)
+		return nil, fmt.Errorf("moby/ipvs cannot set tunnel type %v: %w", d.TunnelType, ipvs.ErrNotSupported)
 	}
 	if familyOf(d.Addr.Addr()) != svc.Family {
-		return nil, fmt.Errorf("ipvsmoby: moby/ipvs cannot add a real server of another family: %w", ipvs.ErrNotSupported)
+		return nil, fmt.Errorf("moby/ipvs cannot add a real server of another family: %w", ipvs.ErrNotSupported)
 	}
 	return &moby.Destination{Address: net.IP(d.Addr.Addr().AsSlice()), Port: d.Addr.Port(), Weight: d.Weight,
 		ConnectionFlags: uint32(d.Forward), AddressFamily: uint16(svc.Family),
@@ -255,7 +255,7 @@ func (k *Kernel) Exec(ctx context.Context, op ipvs.Op) error {
 			return k.h.SetConfig(&moby.Config{TimeoutTCP: t.TCP, TimeoutTCPFin: t.TCPFin, TimeoutUDP: t.UDP})
 		}
 	default:
-		return &ipvs.OpError{Op: op, Err: fmt.Errorf("ipvsmoby: operation %v unknown: %w", op.Kind, ipvs.ErrInvalid)}
+		return &ipvs.OpError{Op: op, Err: fmt.Errorf("operation %v unknown: %w", op.Kind, ipvs.ErrInvalid)}
 	}
 	if err := call(ctx, fn); err != nil {
 		return &ipvs.OpError{Op: op, Err: classify(op, err)}
