@@ -24,11 +24,14 @@ import (
 // the private key from Key or, when Key is empty, from the certificate
 // file. Password-protected keys (keepalived's password) are not supported:
 // Go has no safe decryption for the legacy PEM encryption, so TLSConfig
-// fails on an encrypted key.
+// fails on an encrypted key, with or without Password.
 type SSL struct {
 	CA          string // ca: file of trusted CA certificates
 	Certificate string // certificate: client certificate chain file
 	Key         string // key: client private key file
+	// Password is keepalived's password for an encrypted key. It is only
+	// accepted for a key that is not encrypted (where it is not needed).
+	Password string
 	// ServerName, if set, is also sent as SNI and must match the server's
 	// certificate (not a keepalived option).
 	ServerName string
