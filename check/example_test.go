@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -220,4 +221,44 @@ func ExampleExternal() {
 	// unknown -> up (initial)
 	// up -> down (fall): check: external bfd 192.0.2.1: external: reported down: session down
 	// down -> up (rise)
+}
+
+// keepalived's SSL {} block for SSL_GET: verify the real servers against a
+// CA and present a client certificate. The files are read here, when the
+// configuration is loaded (no output: the files are not part of the
+// example).
+func ExampleSSL() {
+	tc, err := check.SSL{CA: "/etc/keepalived/ca.pem",
+		Certificate: "/etc/keepalived/checker.pem", Key: "/etc/keepalived/checker.key"}.TLSConfig()
+	if err != nil {
+		fmt.Println(err) // wraps check.ErrInvalidConfig: reject the configuration
+		return
+	}
+	h := &check.HTTP{Addr: netip.MustParseAddrPort("192.0.2.10:443"), Path: "/health", TLS: tc}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	fmt.Println(h.Check(ctx))
+}
+
+// UDP_CHECK with min_reply_length and max_reply_length: a reply of another
+// length fails with ReasonLength.
+func ExampleUDP() {
+	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 512)
+		n, from, err := pc.ReadFrom(buf)
+		if err == nil {
+			pc.WriteTo(append([]byte("pong "), buf[:n]...), from)
+		}
+	}()
+	u := &check.UDP{Addr: netip.MustParseAddrPort(pc.LocalAddr().String()), Payload: []byte("ping"),
+		RequireReply: true, MinReplyLength: 10, MaxReplyLength: 64}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := u.Check(ctx)
+	var le *check.LengthError
+	fmt.Println(check.ReasonOf(err), errors.As(err, &le) && le.Len == 9)
+	// Output:
+	// reply length true
 }
