@@ -52,12 +52,20 @@
 //
 // # Concurrency
 //
-// A Session is not safe for concurrent use. A Mux's methods are safe: they
-// run closures on the loop goroutine. [MuxConfig.OnTransition] runs on the
-// loop and must return quickly; [MuxConfig.Events] delivers the same
-// changes on a channel without blocking the loop. Run returns after ctx is cancelled, having
-// sent AdminDown to every peer, closed the transport and waited for its
-// reader goroutine.
+// A Session is not safe for concurrent use. A Mux's methods are safe for
+// concurrent use: they run closures on the loop goroutine and wait for
+// them, so [MuxConfig.OnTransition], which runs on the loop, must return
+// quickly and must not call Mux methods (they would wait for the loop it
+// is blocking); it may call anything that does not wait for the Mux, such
+// as a check.External's Set. To act on the
+// Mux from a transition, use [MuxConfig.Events], which delivers the same
+// changes on a channel without blocking the loop, or a goroutine. Stats is
+// safe at any time. Run returns after ctx is cancelled, having sent
+// AdminDown to every peer, closed the transport and waited for its reader
+// goroutine; Mux methods then return errors wrapping [ErrClosed].
+//
+// Errors start with "bfd: " once. [ErrClosed] is net.ErrClosed;
+// [ErrNotSupported] matches errors.ErrUnsupported.
 //
 // # Performance
 //

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/nux-root/keepalived-go/bfd"
+	"github.com/nux-root/keepalived-go/bfd/bfdtest"
 )
 
 // Decoding and encoding a control packet, then signing it with keyed SHA1.
@@ -117,4 +119,55 @@ func ExampleListenUDP() {
 		})
 	}()
 	_ = m.Run(ctx) // returns when ctx ends, after AdminDown to every peer
+}
+
+// Two Muxes over the in-memory network of package bfdtest bring a session
+// up; the transitions arrive on MuxConfig.Events, so the program can act on
+// them (here: print, then take the peer administratively down) without
+// blocking the loop.
+func ExampleNewMux() {
+	network := bfdtest.NewNetwork()
+	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer wg.Wait() // Run returns after cancel, having closed its transport
+	defer cancel()
+	start := func(local netip.Addr, events chan<- bfd.StateChange) *bfd.Mux {
+		tr, err := network.Listen(local)
+		if err != nil {
+			panic(err)
+		}
+		m, err := bfd.NewMux(bfd.MuxConfig{Events: events}, tr)
+		if err != nil {
+			panic(err)
+		}
+		wg.Go(func() { m.Run(ctx) })
+		return m
+	}
+	events := make(chan bfd.StateChange, 16)
+	ma := start(a, events)
+	mb := start(b, nil)
+	cfg := bfd.Config{DesiredMinTxInterval: 10 * time.Millisecond, RequiredMinRxInterval: 10 * time.Millisecond, DetectMultiplier: 3}
+	if _, err := ma.Add(ctx, bfd.SessionConfig{Peer: b, Local: a, Config: cfg}); err != nil {
+		panic(err)
+	}
+	peer, err := mb.Add(ctx, bfd.SessionConfig{Peer: a, Local: b, Config: cfg})
+	if err != nil {
+		panic(err)
+	}
+	for c := range events {
+		switch c.To {
+		case bfd.StateUp:
+			// Whether A passes through Init depends on which side's
+			// packet arrives first; Up comes either way.
+			fmt.Printf("%v: up\n", c.Peer)
+			mb.Inject(ctx, peer, bfd.Event{Kind: bfd.EventAdminDown, Diag: bfd.DiagAdminDown})
+		case bfd.StateDown:
+			fmt.Printf("%v: %v -> %v (%v)\n", c.Peer, c.From, c.To, c.Diag)
+			return
+		}
+	}
+	// Output:
+	// 192.0.2.2: up
+	// 192.0.2.2: Up -> Down (neighbor signaled session down)
 }

@@ -18,8 +18,17 @@ import (
 // transports after Close.
 var ErrClosed = net.ErrClosed
 
-// ErrNotSupported is returned by the Linux transport on other systems.
-var ErrNotSupported = errors.New("bfd: not supported on this system")
+// ErrNotSupported is wrapped by the errors of the Linux transport on other
+// systems. It matches [errors.ErrUnsupported].
+var ErrNotSupported error = notSupported{}
+
+type notSupported struct{}
+
+func (notSupported) Error() string { return "not supported on this system" }
+func (notSupported) Unwrap() error { return errors.ErrUnsupported }
+
+// errMuxClosed is the error of Mux methods once Run has returned.
+var errMuxClosed = fmt.Errorf("bfd: mux stopped: %w", ErrClosed)
 
 // readErrorBackoff is the pause after a failed read, so a persistent
 // error cannot make a reader spin.
@@ -380,7 +389,7 @@ func (m *Mux) do(ctx context.Context, f func()) error {
 	select {
 	case m.ops <- func() { f(); close(ran) }:
 	case <-m.done:
-		return ErrClosed
+		return errMuxClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -8,16 +8,17 @@ import "fmt"
 // created.
 type UDPTransport struct{}
 
+// errUDPNotSupported is the error of the UDP transport on this system.
+var errUDPNotSupported = fmt.Errorf("bfd: udp transport: %w", ErrNotSupported)
+
 // ListenUDP returns an error wrapping [ErrNotSupported] on this system.
-func ListenUDP(cfg UDPConfig) (*UDPTransport, error) {
-	return nil, fmt.Errorf("bfd: udp transport: %w", ErrNotSupported)
-}
+func ListenUDP(cfg UDPConfig) (*UDPTransport, error) { return nil, errUDPNotSupported }
 
 // ReadFrom implements [Transport].
-func (*UDPTransport) ReadFrom([]byte) (int, Meta, error) { return 0, Meta{}, ErrNotSupported }
+func (*UDPTransport) ReadFrom([]byte) (int, Meta, error) { return 0, Meta{}, errUDPNotSupported }
 
 // WriteTo implements [Transport].
-func (*UDPTransport) WriteTo([]byte, Meta) error { return ErrNotSupported }
+func (*UDPTransport) WriteTo([]byte, Meta) error { return errUDPNotSupported }
 
 // Close implements [Transport].
 func (*UDPTransport) Close() error { return nil }

@@ -1,6 +1,10 @@
 package check
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // All is a Checker that passes when every member passes, as keepalived's
 // HTTP_GET with several url blocks does. Members run in order and the first
@@ -42,4 +46,28 @@ func (a All) CheckKey() any {
 		}
 	}
 	return k
+}
+
+// Validate returns the configuration errors of c (wrapping
+// [ErrInvalidConfig]): those of its Validate method if it has one, and for
+// an All, those of every member. A caller building checkers from a
+// configuration calls it to reject a bad one at load time; a Monitor runs
+// an invalid checker anyway, and it fails every check with ReasonConfig,
+// so the target is never reported up.
+func Validate(c Checker) error {
+	switch v := c.(type) {
+	case nil:
+		return fmt.Errorf("check: nil checker: %w", ErrInvalidConfig)
+	case All:
+		var errs []error
+		for _, m := range v {
+			if err := Validate(m); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	case interface{ Validate() error }:
+		return v.Validate()
+	}
+	return nil
 }

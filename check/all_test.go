@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,5 +43,35 @@ func TestAll(t *testing.T) {
 	}
 	if (make(All, 9)).CheckKey() != nil {
 		t.Error("large All has a key")
+	}
+}
+
+func TestValidate(t *testing.T) {
+	good := TCP{Addr: netip.MustParseAddrPort("192.0.2.1:80")}
+	tests := []struct {
+		name string
+		c    Checker
+		want int // configuration errors
+	}{
+		{"valid", good, 0},
+		{"invalid", TCP{}, 1},
+		{"func", CheckerFunc(func(context.Context) error { return nil }), 0},
+		{"nil", nil, 1},
+		{"all valid", All{good, &UDP{Addr: good.Addr}}, 0},
+		{"all with two invalid", All{good, &HTTP{Addr: good.Addr, Path: "x"}, File{}}, 2},
+		{"nested", All{All{TCP{}}}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Validate(tt.c)
+			if (err != nil) != (tt.want > 0) || err != nil && !errors.Is(err, ErrInvalidConfig) {
+				t.Fatalf("Validate = %v, want %d errors wrapping ErrInvalidConfig", err, tt.want)
+			}
+			if err != nil {
+				if n := len(strings.Split(err.Error(), "\n")); n != tt.want {
+					t.Errorf("Validate = %v: %d errors, want %d", err, n, tt.want)
+				}
+			}
+		})
 	}
 }

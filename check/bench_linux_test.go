@@ -147,7 +147,7 @@ func BenchmarkMonitorTCP(b *testing.B) {
 			addrs := startListeners(b, 16)
 			m := NewMonitor(MonitorConfig{})
 			p := Policy{Interval: time.Second, Timeout: time.Second, Warmup: time.Second}
-			var reasons [ReasonFile + 1]atomic.Int64
+			var reasons [len(reasonNames)]atomic.Int64
 			for i := range rate {
 				tcp := TCP{Addr: addrs[i%len(addrs)]}
 				counted := CheckerFunc(func(ctx context.Context) error {

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"net"
 	"testing"
@@ -16,8 +17,25 @@ import (
 // testPKI is a throwaway CA with a server and a client certificate.
 type testPKI struct {
 	pool   *x509.CertPool
+	caPEM  []byte
 	server tls.Certificate
 	client tls.Certificate
+	// elsewhere is a server certificate for other.example.org only (no
+	// address).
+	elsewhere tls.Certificate
+}
+
+// pemPair returns c's certificate chain and private key in PEM.
+func pemPair(t testing.TB, c tls.Certificate) (cert, key []byte) {
+	t.Helper()
+	for _, der := range c.Certificate {
+		cert = append(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
 func newTestPKI(t testing.TB) *testPKI {
@@ -49,9 +67,10 @@ func newTestPKI(t testing.TB) *testPKI {
 		}
 		return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 	}
-	p := &testPKI{pool: x509.NewCertPool()}
+	p := &testPKI{pool: x509.NewCertPool(), caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
 	p.pool.AddCert(ca)
 	p.server = leaf(2, "www.example.com", x509.ExtKeyUsageServerAuth, []string{"www.example.com"}, []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback})
 	p.client = leaf(3, "checker", x509.ExtKeyUsageClientAuth, nil, nil)
+	p.elsewhere = leaf(4, "other.example.org", x509.ExtKeyUsageServerAuth, []string{"other.example.org"}, nil)
 	return p
 }

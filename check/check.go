@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -47,8 +48,18 @@ type Keyer interface {
 
 // ErrNotSupported is wrapped by the errors of checkers or options that are
 // not available on this operating system (scripts and interface binding
-// outside Linux).
-var ErrNotSupported = errors.New("not supported on this platform")
+// outside Linux) or not at all (an encrypted SSL key). It matches
+// [errors.ErrUnsupported].
+var ErrNotSupported error = notSupported{}
+
+type notSupported struct{}
+
+func (notSupported) Error() string { return "not supported on this platform" }
+func (notSupported) Unwrap() error { return errors.ErrUnsupported }
+
+// ErrClosed is wrapped by the errors of a [Monitor] that has stopped. It is
+// [net.ErrClosed], as in the other packages of the suite.
+var ErrClosed = net.ErrClosed
 
 // Sentinel errors wrapped by *Error values; test them with errors.Is.
 var (
@@ -91,6 +102,8 @@ const (
 	ReasonExit                      // script exited with a failure code or signal
 	ReasonInsecure                  // script security refused the script
 	ReasonFile                      // FILE_CHECK reported down
+	ReasonLength                    // UDP reply shorter or longer than its bounds
+	ReasonExternal                  // an External source reported down
 )
 
 var reasonNames = [...]string{
@@ -111,6 +124,8 @@ var reasonNames = [...]string{
 	ReasonExit:        "exit",
 	ReasonInsecure:    "insecure",
 	ReasonFile:        "file",
+	ReasonLength:      "reply length",
+	ReasonExternal:    "external",
 }
 
 // String returns the reason's name.
@@ -119,6 +134,41 @@ func (r Reason) String() string {
 		return reasonNames[r]
 	}
 	return fmt.Sprintf("Reason(%d)", r)
+}
+
+// joinErrors is errors.Join on one line ("a; b"), so that a checker's
+// configuration error reads as one message after its prefix.
+func joinErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return multiError(errs)
+}
+
+type multiError []error
+
+func (e multiError) Error() string {
+	var b strings.Builder
+	for i, err := range e {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+func (e multiError) Unwrap() []error { return e }
+
+// configError prefixes a checker's configuration error, if any.
+func configError(kind string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("check: %s: %w", kind, err)
 }
 
 // Error is the error returned by the checkers of this package.
@@ -170,6 +220,26 @@ func (e *StatusError) Error() string {
 		s += ": " + e.Text
 	}
 	return s
+}
+
+// LengthError reports a reply whose length is outside the bounds set
+// (UDP's min_reply_length and max_reply_length). It matches [ErrTooLarge]
+// when the reply is too long.
+type LengthError struct {
+	Len      int // bytes received
+	Min, Max int // the bounds; Max 0 means none
+}
+
+func (e *LengthError) Error() string {
+	if e.Len < e.Min {
+		return fmt.Sprintf("reply of %d bytes, want at least %d", e.Len, e.Min)
+	}
+	return fmt.Sprintf("reply of %d bytes, want at most %d", e.Len, e.Max)
+}
+
+// Is reports whether target is ErrTooLarge and the reply was too long.
+func (e *LengthError) Is(target error) bool {
+	return target == ErrTooLarge && e.Len > e.Max && e.Max > 0
 }
 
 // DigestError reports an HTTP body whose MD5 digest differs from the expected

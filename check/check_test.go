@@ -162,7 +162,7 @@ func TestErrorsAndReasons(t *testing.T) {
 	if s := Reason(200).String(); s != "Reason(200)" {
 		t.Errorf("String = %q", s)
 	}
-	for r := ReasonUnknown; r <= ReasonFile; r++ {
+	for r := ReasonUnknown; r < Reason(len(reasonNames)); r++ {
 		if strings.HasPrefix(r.String(), "Reason(") {
 			t.Errorf("reason %d has no name", r)
 		}

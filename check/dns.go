@@ -44,8 +44,11 @@ type DNS struct {
 	Interface string
 }
 
-// Validate reports an invalid configuration.
-func (d *DNS) Validate() error {
+// Validate reports an invalid configuration; the error wraps
+// [ErrInvalidConfig]. Check reports the same as a ReasonConfig failure.
+func (d *DNS) Validate() error { return configError("dns", d.validate()) }
+
+func (d *DNS) validate() error {
 	var errs []error
 	if err := validAddrPort("server", d.Server); err != nil {
 		errs = append(errs, err)
@@ -55,7 +58,7 @@ func (d *DNS) Validate() error {
 			errs = append(errs, fmt.Errorf("name %q: %w", d.Name, ErrInvalidConfig))
 		}
 	}
-	return errors.Join(errs...)
+	return joinErrors(errs)
 }
 
 type dnsKey struct {
@@ -92,7 +95,7 @@ var errWrongID = errors.New("reply does not match the query")
 // Check sends the query.
 func (d *DNS) Check(ctx context.Context) error {
 	target := d.Server.String()
-	if err := d.Validate(); err != nil {
+	if err := d.validate(); err != nil {
 		return fail(ctx, "dns", target, ReasonConfig, err)
 	}
 	q := new(dns.Msg)

@@ -16,11 +16,14 @@
 //	}
 //
 // The checkers and their keepalived counterparts: [TCP] (TCP_CHECK), [HTTP]
-// (HTTP_GET, SSL_GET with a tls.Config), [TLS] (a TLS handshake),
+// (HTTP_GET, SSL_GET with a tls.Config; [SSL] builds it from keepalived's
+// SSL {} block: CA verification and a client certificate), [TLS] (a TLS
+// handshake),
 // [SMTP] (SMTP_CHECK), [DNS]
 // (DNS_CHECK, via github.com/miekg/dns), [UDP] (UDP_CHECK), [ICMP]
-// (PING_CHECK), [Script] (MISC_CHECK and vrrp_script) and [File] (FILE_CHECK
-// and track_file). Script and File implement [WeightChecker] for dynamic
+// (PING_CHECK), [Script] (MISC_CHECK and vrrp_script), [File] (FILE_CHECK
+// and track_file) and [External] (a state set from outside, such as a BFD
+// session for BFD_CHECK; a [Notifier], so a Monitor follows it at once). Script and File implement [WeightChecker] for dynamic
 // weights. [All] combines checkers, as several url blocks of one HTTP_GET
 // do.
 //
@@ -48,10 +51,23 @@
 //
 // # Concurrency
 //
-// Checkers are values safe for concurrent use. A Monitor owns one loop
-// goroutine (Run); OnTransition callbacks run on it. Checks run on their own
-// goroutines, bounded by MonitorConfig.MaxConcurrent, and all end when Run
-// returns.
+// Checkers are values safe for concurrent use, and so are [External]'s
+// methods. A Monitor's methods (Add, the remove functions, Stats) are safe
+// for concurrent use and may be called before, during and after Run. A
+// Monitor owns one loop goroutine (Run); Watch.OnTransition runs on it,
+// must return quickly, and may call Add, remove functions, Stats and
+// External.Set (they take effect after the callback returns). Checks run
+// on their own goroutines, bounded by MonitorConfig.MaxConcurrent, and all
+// end when Run returns; Run may be called once. A [Tracker] is not safe for
+// concurrent use.
+//
+// # Errors and conventions
+//
+// Every error starts with "check: " once. Configuration errors wrap
+// [ErrInvalidConfig] and are reported by Validate, CompileRegex and
+// SSL.TLSConfig before any check runs; what this OS lacks wraps
+// [ErrNotSupported], which matches errors.ErrUnsupported; a stopped
+// Monitor's errors wrap [ErrClosed], which is net.ErrClosed.
 //
 // # Testing
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -85,12 +86,16 @@ func ExampleTracker() {
 		now := tr.NextDeadline()
 		tr.Begin(now)
 		tn, changed := tr.Result(now, boom, 0, false)
-		fmt.Printf("%v %v %q\n", now.Sub(t0), changed, tn.Cause)
+		if changed {
+			fmt.Println(now.Sub(t0), tn)
+		} else {
+			fmt.Println(now.Sub(t0), "no transition")
+		}
 	}
 	// Output:
-	// 0s false ""
-	// 2s true "fall"
-	// 12s false ""
+	// 0s no transition
+	// 2s up -> down (fall): connection refused
+	// 12s no transition
 }
 
 // A Monitor runs checks on schedule; identical checks (equal keys and
@@ -174,4 +179,86 @@ func ExampleSMTP() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	fmt.Println(s.Check(ctx))
+}
+
+// A keepalived url regex is compiled when the configuration is loaded: what
+// Go's RE2 engine cannot run is a configuration error, not a check that
+// always passes.
+func ExampleCompileRegex() {
+	re, err := check.CompileRegex(`status: (ok|degraded)`, "caseless")
+	fmt.Println(re.MatchString("STATUS: OK"), err)
+
+	_, err = check.CompileRegex(`^(?!maintenance)`)
+	fmt.Println(errors.Is(err, check.ErrInvalidConfig))
+	// Output:
+	// true <nil>
+	// true
+}
+
+// An External follows a state kept elsewhere — here a BFD session, as
+// keepalived's BFD_CHECK does — and a Monitor reports its changes at once,
+// not one interval later.
+func ExampleExternal() {
+	m := check.NewMonitor(check.MonitorConfig{})
+	session := check.NewExternal("bfd 192.0.2.1", true)
+	transitions := make(chan check.Transition, 4)
+	m.Add(check.Watch{Checker: session, Policy: check.Policy{Interval: time.Hour},
+		OnTransition: func(t check.Transition) { transitions <- t }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- m.Run(ctx) }()
+	fmt.Println(<-transitions)
+
+	// From the bfd session's state callback, for example:
+	session.Set(false, "session down")
+	fmt.Println(<-transitions)
+	session.Set(true, "")
+	fmt.Println(<-transitions)
+
+	cancel()
+	<-done
+	// Output:
+	// unknown -> up (initial)
+	// up -> down (fall): check: external bfd 192.0.2.1: external: reported down: session down
+	// down -> up (rise)
+}
+
+// keepalived's SSL {} block for SSL_GET: verify the real servers against a
+// CA and present a client certificate. The files are read here, when the
+// configuration is loaded (no output: the files are not part of the
+// example).
+func ExampleSSL() {
+	tc, err := check.SSL{CA: "/etc/keepalived/ca.pem",
+		Certificate: "/etc/keepalived/checker.pem", Key: "/etc/keepalived/checker.key"}.TLSConfig()
+	if err != nil {
+		fmt.Println(err) // wraps check.ErrInvalidConfig: reject the configuration
+		return
+	}
+	h := &check.HTTP{Addr: netip.MustParseAddrPort("192.0.2.10:443"), Path: "/health", TLS: tc}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	fmt.Println(h.Check(ctx))
+}
+
+// UDP_CHECK with min_reply_length and max_reply_length: a reply of another
+// length fails with ReasonLength.
+func ExampleUDP() {
+	pc, _ := net.ListenPacket("udp", "127.0.0.1:0")
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 512)
+		n, from, err := pc.ReadFrom(buf)
+		if err == nil {
+			pc.WriteTo(append([]byte("pong "), buf[:n]...), from)
+		}
+	}()
+	u := &check.UDP{Addr: netip.MustParseAddrPort(pc.LocalAddr().String()), Payload: []byte("ping"),
+		RequireReply: true, MinReplyLength: 10, MaxReplyLength: 64}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	err := u.Check(ctx)
+	var le *check.LengthError
+	fmt.Println(check.ReasonOf(err), errors.As(err, &le) && le.Len == 9)
+	// Output:
+	// reply length true
 }

@@ -34,8 +34,11 @@ type File struct {
 	Reverse bool
 }
 
-// Validate reports an invalid configuration.
-func (f File) Validate() error {
+// Validate reports an invalid configuration; the error wraps
+// [ErrInvalidConfig]. Check reports the same as a ReasonConfig failure.
+func (f File) Validate() error { return configError("file", f.validate()) }
+
+func (f File) validate() error {
 	if f.Path == "" {
 		return fmt.Errorf("empty file path: %w", ErrInvalidConfig)
 	}
@@ -53,7 +56,7 @@ func (f File) Check(ctx context.Context) error {
 
 // CheckWeight reads the file and maps its value.
 func (f File) CheckWeight(ctx context.Context) (weight int, dynamic bool, err error) {
-	if err := f.Validate(); err != nil {
+	if err := f.validate(); err != nil {
 		return 0, false, fail(ctx, "file", f.Path, ReasonConfig, err)
 	}
 	// Opening a named pipe without O_NONBLOCK waits for a writer, past

@@ -7,7 +7,6 @@ import (
 	"crypto/md5"
 	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -117,8 +116,11 @@ func Digest(body []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Validate reports an invalid configuration.
-func (h *HTTP) Validate() error {
+// Validate reports an invalid configuration; the error wraps
+// [ErrInvalidConfig]. Check reports the same as a ReasonConfig failure.
+func (h *HTTP) Validate() error { return configError("http", h.validate()) }
+
+func (h *HTTP) validate() error {
 	var errs []error
 	if err := validAddrPort("address", h.Addr); err != nil {
 		errs = append(errs, err)
@@ -142,7 +144,7 @@ func (h *HTTP) Validate() error {
 	if h.MaxHeaderBytes < 0 || h.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("negative size bound: %w", ErrInvalidConfig))
 	}
-	return errors.Join(errs...)
+	return joinErrors(errs)
 }
 
 type httpKey struct {
@@ -207,7 +209,7 @@ func (h *HTTP) hostHeader() string {
 // Check performs the request.
 func (h *HTTP) Check(ctx context.Context) error {
 	kind, target := h.kind(), h.Addr.String()+h.path()
-	if err := h.Validate(); err != nil {
+	if err := h.validate(); err != nil {
 		return fail(ctx, kind, target, ReasonConfig, err)
 	}
 	raw, release, err := connect(ctx, "tcp", h.Addr.String(), h.Bind, h.Interface)

@@ -36,8 +36,11 @@ type ICMP struct {
 	Wait time.Duration
 }
 
-// Validate reports an invalid configuration.
-func (p ICMP) Validate() error {
+// Validate reports an invalid configuration; the error wraps
+// [ErrInvalidConfig]. Check reports the same as a ReasonConfig failure.
+func (p ICMP) Validate() error { return configError("icmp", p.validate()) }
+
+func (p ICMP) validate() error {
 	if !p.Addr.IsValid() {
 		return fmt.Errorf("address %v: %w", p.Addr, ErrInvalidConfig)
 	}
@@ -53,7 +56,7 @@ func (p ICMP) CheckKey() any { return p }
 // Check sends the echo request and waits for its reply.
 func (p ICMP) Check(ctx context.Context) error {
 	target := p.Addr.String()
-	if err := p.Validate(); err != nil {
+	if err := p.validate(); err != nil {
 		return fail(ctx, "icmp", target, ReasonConfig, err)
 	}
 	addr := p.Addr.Unmap()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"reflect"
 	"slices"
 	"sync"
@@ -124,6 +123,7 @@ type group struct {
 	subs    []sub // in subscription order
 	index   int   // in the heap, -1 if absent
 	gone    bool
+	stopN   func() // stops the Notifier's callbacks, if any
 }
 
 type sub struct {
@@ -184,7 +184,7 @@ func (m *Monitor) Add(w Watch) (remove func(), err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return nil, fmt.Errorf("check: monitor stopped: %w", net.ErrClosed)
+		return nil, fmt.Errorf("check: monitor stopped: %w", ErrClosed)
 	}
 	m.enqueueLocked(func() { id = m.subscribe(gk, w) })
 	var once sync.Once
@@ -232,6 +232,11 @@ func (m *Monitor) Run(ctx context.Context) error {
 		m.closed = true
 		m.ops = nil
 		m.mu.Unlock()
+		for _, g := range m.groups {
+			if g.stopN != nil {
+				g.stopN()
+			}
+		}
 		if m.stopT != nil {
 			m.stopT()
 		}
@@ -356,7 +361,7 @@ func (m *Monitor) finish(r result) {
 		return
 	}
 	m.nTransits.Add(1)
-	m.log.Info("check transition", "target", g.name, "from", t.From.String(), "to", t.To.String(), "reason", t.Cause, "err", t.Err)
+	m.log.Info("check transition", "target", g.name, "from", t.From.String(), "to", t.To.String(), "reason", t.Cause.String(), "err", t.Err)
 	for _, s := range g.subs {
 		if s.f != nil {
 			s.f(t)
@@ -376,6 +381,9 @@ func (m *Monitor) subscribe(gk groupKey, w Watch) uint64 {
 		g = &group{key: gk, name: w.Name, checker: w.Checker, tr: tr, index: -1}
 		if g.name == "" {
 			g.name = fmt.Sprint(gk.key)
+		}
+		if n, ok := w.Checker.(Notifier); ok {
+			g.stopN = n.Notify(func() { m.notified(g) })
 		}
 		m.groups[gk] = g
 		m.targets.Add(1)
@@ -408,6 +416,9 @@ func (m *Monitor) unsubscribe(gk groupKey, id uint64) {
 	delete(m.groups, gk)
 	m.targets.Add(-1)
 	g.gone = true
+	if g.stopN != nil {
+		g.stopN()
+	}
 	if g.index >= 0 {
 		heap.Remove(&m.queue, g.index)
 	}
@@ -417,6 +428,24 @@ func (m *Monitor) unsubscribe(gk groupKey, id uint64) {
 			break
 		}
 	}
+}
+
+// notified runs on a Notifier's goroutine: it asks the loop to check g now.
+func (m *Monitor) notified(g *group) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	m.enqueueLocked(func() {
+		if g.gone {
+			return
+		}
+		g.tr.Trigger(m.clock.Now())
+		if g.index >= 0 {
+			heap.Fix(&m.queue, g.index)
+		}
+	})
 }
 
 // groupHeap orders groups by next deadline.

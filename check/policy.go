@@ -18,7 +18,9 @@ const (
 // valid and means the defaults. Policy is comparable.
 type Policy struct {
 	// Interval is the time between the end of one check and the start of
-	// the next (delay_loop). If zero, DefaultInterval.
+	// the next (delay_loop, vrrp_script's interval). If zero,
+	// DefaultInterval. Any positive duration is honoured as given,
+	// including below a second (interval 0.25).
 	Interval time.Duration
 	// Timeout bounds one check (connect_timeout). If zero,
 	// DefaultTimeout.
@@ -94,19 +96,44 @@ func (s State) String() string {
 	return "unknown"
 }
 
+// Cause says why a [Transition] happened. The zero value is
+// CauseUnknown, which no transition carries.
+type Cause uint8
+
 // Causes of transitions.
 const (
-	CauseInitial = "initial" // the state a target starts in, or has when a consumer joins
-	CauseRise    = "rise"    // Rise consecutive successes
-	CauseFall    = "fall"    // Fall consecutive failures
-	CauseWeight  = "weight"  // the dynamic weight changed while up
+	CauseUnknown Cause = iota // never reported
+	CauseInitial              // the state a target starts in, or has when a consumer joins
+	CauseRise                 // Rise consecutive successes
+	CauseFall                 // Fall consecutive failures
+	CauseWeight               // the dynamic weight changed while up
 )
+
+var causeNames = [...]string{
+	CauseUnknown: "unknown",
+	CauseInitial: "initial",
+	CauseRise:    "rise",
+	CauseFall:    "fall",
+	CauseWeight:  "weight",
+}
+
+// String returns the cause's name: "initial", "rise", "fall" or "weight".
+func (c Cause) String() string {
+	if int(c) < len(causeNames) {
+		return causeNames[c]
+	}
+	return fmt.Sprintf("Cause(%d)", c)
+}
+
+// MarshalText returns the cause's name, so that logs and JSON show
+// "fall", not a number.
+func (c Cause) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
 // Transition reports a change of a target's state or dynamic weight.
 type Transition struct {
 	From, To State
-	// Cause is one of the Cause constants.
-	Cause string
+	// Cause says why: CauseInitial, CauseRise, CauseFall or CauseWeight.
+	Cause Cause
 	// Err is the failure that brought the target down (nil otherwise).
 	Err error
 	// At is when the transition happened.
@@ -138,6 +165,7 @@ type Tracker struct {
 	state      State
 	next       time.Time
 	running    bool
+	again      bool // Trigger during a running check: check again at once
 	succ, fail int
 	retryLeft  int
 	weight     int
@@ -189,6 +217,19 @@ func (t *Tracker) Begin(now time.Time) bool {
 	return true
 }
 
+// Trigger makes the next check due at now: at once if none is running,
+// else as soon as the running one's result is in (a [Notifier] said the
+// result may have changed). A pending retry delay is cut short too.
+func (t *Tracker) Trigger(now time.Time) {
+	if t.running {
+		t.again = true
+		return
+	}
+	if now.Before(t.next) {
+		t.next = now
+	}
+}
+
 // Current returns a transition describing the present state, for a consumer
 // that joins late.
 func (t *Tracker) Current(now time.Time) Transition {
@@ -200,6 +241,10 @@ func (t *Tracker) Current(now time.Time) Transition {
 // changed.
 func (t *Tracker) Result(now time.Time, err error, weight int, dynamic bool) (Transition, bool) {
 	t.running = false
+	if t.again {
+		t.again = false
+		defer func() { t.next = now }()
+	}
 	if err != nil {
 		t.lastErr = err
 		t.succ = 0

@@ -1,8 +1,10 @@
 package check
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -125,5 +127,33 @@ func TestTrackerAccessors(t *testing.T) {
 		if s.String() != want {
 			t.Errorf("%d.String() = %q", s, s.String())
 		}
+	}
+}
+
+// Cause names are stable: logs and the daemon's output use them.
+func TestCauseString(t *testing.T) {
+	tests := []struct {
+		c    Cause
+		want string
+	}{
+		{CauseUnknown, "unknown"}, {CauseInitial, "initial"}, {CauseRise, "rise"},
+		{CauseFall, "fall"}, {CauseWeight, "weight"}, {Cause(99), "Cause(99)"},
+	}
+	for _, tt := range tests {
+		if got := tt.c.String(); got != tt.want {
+			t.Errorf("Cause(%d).String() = %q, want %q", tt.c, got, tt.want)
+		}
+		if b, _ := tt.c.MarshalText(); string(b) != tt.want {
+			t.Errorf("Cause(%d).MarshalText() = %q, want %q", tt.c, b, tt.want)
+		}
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "cause", CauseFall)
+	if !strings.Contains(buf.String(), `"cause":"fall"`) {
+		t.Errorf("JSON log %s: want the cause's name", buf.String())
+	}
+	tr := Transition{From: StateUp, To: StateDown, Cause: CauseFall, Err: errBoom}
+	if got, want := tr.String(), "up -> down (fall): boom"; got != want {
+		t.Errorf("Transition.String() = %q, want %q", got, want)
 	}
 }

@@ -47,8 +47,11 @@ type Script struct {
 	Security bool
 }
 
-// Validate reports an invalid configuration.
-func (s *Script) Validate() error {
+// Validate reports an invalid configuration; the error wraps
+// [ErrInvalidConfig]. Check reports the same as a ReasonConfig failure.
+func (s *Script) Validate() error { return configError("script", s.validate()) }
+
+func (s *Script) validate() error {
 	if s.Path == "" {
 		return fmt.Errorf("empty script path: %w", ErrInvalidConfig)
 	}
@@ -75,7 +78,7 @@ func (s *Script) Check(ctx context.Context) error {
 
 // CheckWeight runs the script and maps its exit status.
 func (s *Script) CheckWeight(ctx context.Context) (weight int, dynamic bool, err error) {
-	if err := s.Validate(); err != nil {
+	if err := s.validate(); err != nil {
 		return 0, false, fail(ctx, "script", s.Path, ReasonConfig, err)
 	}
 	return runScript(ctx, s)

@@ -3,7 +3,6 @@ package check
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/netip"
@@ -32,8 +31,11 @@ type SMTP struct {
 	Interface string
 }
 
-// Validate reports an invalid configuration.
-func (s SMTP) Validate() error {
+// Validate reports an invalid configuration; the error wraps
+// [ErrInvalidConfig]. Check reports the same as a ReasonConfig failure.
+func (s SMTP) Validate() error { return configError("smtp", s.validate()) }
+
+func (s SMTP) validate() error {
 	var errs []error
 	if err := validAddrPort("address", s.Addr); err != nil {
 		errs = append(errs, err)
@@ -41,7 +43,7 @@ func (s SMTP) Validate() error {
 	if strings.ContainsAny(s.HeloName, " \t\r\n") {
 		errs = append(errs, fmt.Errorf("helo name %q contains white space: %w", s.HeloName, ErrInvalidConfig))
 	}
-	return errors.Join(errs...)
+	return joinErrors(errs)
 }
 
 // CheckKey returns s itself.
@@ -50,7 +52,7 @@ func (s SMTP) CheckKey() any { return s }
 // Check runs the SMTP dialogue.
 func (s SMTP) Check(ctx context.Context) error {
 	target := s.Addr.String()
-	if err := s.Validate(); err != nil {
+	if err := s.validate(); err != nil {
 		return fail(ctx, "smtp", target, ReasonConfig, err)
 	}
 	c, release, err := connect(ctx, "tcp", target, s.Bind, s.Interface)

@@ -27,8 +27,11 @@ type TCP struct {
 	Interface string
 }
 
-// Validate reports an invalid configuration.
-func (t TCP) Validate() error {
+// Validate reports an invalid configuration; the error wraps
+// [ErrInvalidConfig]. Check reports the same as a ReasonConfig failure.
+func (t TCP) Validate() error { return configError("tcp", t.validate()) }
+
+func (t TCP) validate() error {
 	return validAddrPort("address", t.Addr)
 }
 
@@ -38,7 +41,7 @@ func (t TCP) CheckKey() any { return t }
 // Check connects to t.Addr.
 func (t TCP) Check(ctx context.Context) error {
 	target := t.Addr.String()
-	if err := t.Validate(); err != nil {
+	if err := t.validate(); err != nil {
 		return fail(ctx, "tcp", target, ReasonConfig, err)
 	}
 	c, err := dialer(t.Bind, t.Interface, "tcp").DialContext(ctx, "tcp", target)

@@ -9,7 +9,13 @@ import (
 
 // TLS checks that a TLS handshake with Addr completes: a TCP_CHECK that also
 // proves the server's TLS stack (and, unless Config.InsecureSkipVerify, its
-// certificate) works. Use HTTP with a non-nil TLS field for SSL_GET.
+// certificate) works. Use HTTP with a non-nil TLS field for SSL_GET, and
+// [SSL] for keepalived's SSL {} block.
+//
+// With TLS 1.3 a server rejects a client certificate only after the client
+// has finished its side of the handshake, so this handshake-only check
+// passes against a server that refuses the client's certificate; HTTP,
+// which reads a reply, fails with ReasonTLS.
 type TLS struct {
 	// Addr is the server's address and port. Required.
 	Addr netip.AddrPort
@@ -23,8 +29,11 @@ type TLS struct {
 	Interface string
 }
 
-// Validate reports an invalid configuration.
-func (t TLS) Validate() error {
+// Validate reports an invalid configuration; the error wraps
+// [ErrInvalidConfig]. Check reports the same as a ReasonConfig failure.
+func (t TLS) Validate() error { return configError("tls", t.validate()) }
+
+func (t TLS) validate() error {
 	return validAddrPort("address", t.Addr)
 }
 
@@ -34,7 +43,7 @@ func (t TLS) CheckKey() any { return t }
 // Check connects and performs the handshake.
 func (t TLS) Check(ctx context.Context) error {
 	target := t.Addr.String()
-	if err := t.Validate(); err != nil {
+	if err := t.validate(); err != nil {
 		return fail(ctx, "tls", target, ReasonConfig, err)
 	}
 	raw, release, err := connect(ctx, "tcp", target, t.Bind, t.Interface)

@@ -3,28 +3,16 @@ package ipvs_test
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/nux-root/keepalived-go/ipvs"
+	"github.com/nux-root/keepalived-go/ipvs/internal/conformance"
 )
 
-// benchState returns nsvc TCP services on 192.0.2.10 (ports 1..nsvc), each
-// with ndst NAT real servers 198.51.100.1.. port 80.
-func benchState(nsvc, ndst int) ipvs.State {
-	st := ipvs.State{Services: make([]ipvs.Service, nsvc)}
-	for i := range st.Services {
-		s := ipvs.Service{Key: ipvs.TCPService(netip.AddrPortFrom(netip.MustParseAddr("192.0.2.10"), uint16(1+i))), Scheduler: ipvs.WRR}
-		for j := range ndst {
-			s.Destinations = append(s.Destinations, ipvs.Destination{
-				Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(1 + j)}), 80), Weight: 1})
-		}
-		st.Services[i] = s
-	}
-	return st
-}
+// benchState: see conformance.BenchState.
+var benchState = conformance.BenchState
 
 // restoreText is the same state as ipvsadm -R input.
 func restoreText(st ipvs.State) string {

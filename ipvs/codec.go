@@ -114,7 +114,7 @@ func (a attrs) be16(typ uint16, v uint16) attrs {
 }
 func (a attrs) str(typ uint16, s string) attrs { return a.put(typ, append([]byte(s), 0)) }
 
-var errMalformed = errors.New("ipvs: malformed netlink attributes")
+var errMalformed = errors.New("malformed netlink attributes")
 
 // forAttrs calls fn for each attribute of b, without allocating; it stops
 // at fn's first error or at malformed input. It never panics.
@@ -641,5 +641,5 @@ func opRequest(op Op) (request, error) {
 	case SetTimeouts:
 		return request{cmd: cmdSetConfig, body: encodeTimeouts(op.Timeouts)}, nil
 	}
-	return request{}, fmt.Errorf("ipvs: operation %v unknown: %w", op.Kind, ErrInvalid)
+	return request{}, fmt.Errorf("operation %v unknown: %w", op.Kind, ErrInvalid)
 }

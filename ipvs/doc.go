@@ -47,8 +47,17 @@
 //
 // # Concurrency
 //
-// A Manager is safe for concurrent use; its calls are serialized. A Policy
-// is not: drive it from one goroutine.
+// A Manager is safe for concurrent use; its calls are serialized, and it
+// has no callbacks. [Netlink] (and ipvsmoby.Kernel) are safe for concurrent
+// use. A Policy is not: drive it from one goroutine. Its hooks
+// (OnQuorumUp, OnRealServerDown, ...) run synchronously inside the Set,
+// SetWeight or Shutdown call that caused them and must not call back into
+// the Policy; they may call a Manager, which does not hold the Policy.
+//
+// Errors start with "ipvs: " once. Kernel errors wrap the sentinels above;
+// what the kernel or OS lacks wraps [ErrNotSupported], which matches
+// errors.ErrUnsupported; a closed Manager or Netlink returns errors
+// wrapping [ErrClosed], which is net.ErrClosed.
 //
 // # Linux
 //
@@ -63,8 +72,10 @@
 // # Why not github.com/moby/ipvs
 //
 // The project named moby/ipvs (v1.1.0) as the netlink dependency, and
-// [Moby] still adapts a moby handle to [Kernel] for programs that already
-// hold one (the same conformance cases run against both in the VM). The
+// package ipvsmoby still adapts a moby handle to [Kernel] for programs that
+// already hold one (the same conformance cases run against both in the VM);
+// it is a package of its own so that importing ipvs pulls in neither moby
+// nor logrus. The
 // package's own socket is the default because moby cannot keep this
 // package's promises:
 //

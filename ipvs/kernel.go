@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"strings"
 )
 
 // Kernel is the IPVS table of one network namespace. [Dial] returns the
@@ -37,9 +39,39 @@ var (
 	ErrNoModule      = errors.New("scheduler or persistence engine not available")
 	ErrNoDaemon      = errors.New("no such sync daemon")
 	ErrInvalid       = errors.New("invalid argument")
-	ErrNotSupported  = errors.New("not supported")
-	ErrClosed        = errors.New("ipvs: closed")
+	// ErrNotSupported: the kernel or this OS lacks a feature. It matches
+	// [errors.ErrUnsupported].
+	ErrNotSupported error = notSupported{}
+	// ErrClosed is wrapped by the errors of a closed Manager or Netlink.
+	// It is [net.ErrClosed], as in the other packages of the suite.
+	ErrClosed = net.ErrClosed
 )
+
+type notSupported struct{}
+
+func (notSupported) Error() string { return "not supported" }
+func (notSupported) Unwrap() error { return errors.ErrUnsupported }
+
+// wrapError is "ipvs: context: err", with err's own "ipvs: " prefix
+// dropped, so that the package name appears once.
+type wrapError struct {
+	context string
+	err     error
+}
+
+func (e *wrapError) Error() string {
+	return "ipvs: " + e.context + ": " + strings.TrimPrefix(e.err.Error(), "ipvs: ")
+}
+
+func (e *wrapError) Unwrap() error { return e.err }
+
+// wrap returns err in the context described by format and args.
+func wrap(err error, format string, args ...any) error {
+	return &wrapError{context: fmt.Sprintf(format, args...), err: err}
+}
+
+// errManagerClosed is the ErrClosed error of a Manager.
+var errManagerClosed = fmt.Errorf("ipvs: manager closed: %w", ErrClosed)
 
 // OpError is the error of a failed kernel operation.
 type OpError struct {
@@ -47,7 +79,9 @@ type OpError struct {
 	Err error
 }
 
-func (e *OpError) Error() string { return fmt.Sprintf("ipvs: %s: %v", e.Op, e.Err) }
+func (e *OpError) Error() string {
+	return fmt.Sprintf("ipvs: %s: %s", e.Op, strings.TrimPrefix(e.Err.Error(), "ipvs: "))
+}
 
 // Unwrap returns the underlying error.
 func (e *OpError) Unwrap() error { return e.Err }

@@ -195,6 +195,9 @@ func (k *Netlink) resolveFamily(ctx context.Context) (uint16, error) {
 	return getU16(id)
 }
 
+// errSocketClosed is the ErrClosed error of a Netlink.
+var errSocketClosed = fmt.Errorf("ipvs: netlink socket closed: %w", ErrClosed)
+
 // start runs fn on its own goroutine, holding the socket, and returns the
 // channel of its result. Under TCG a goroutine hand-off costs as much as a
 // netlink round trip, so callers batch: one start per State or ExecAll,
@@ -203,7 +206,7 @@ func (k *Netlink) start(ctx context.Context, fn func() error) (<-chan error, err
 	k.life.Lock()
 	defer k.life.Unlock()
 	if k.closed.Load() {
-		return nil, ErrClosed
+		return nil, errSocketClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -315,7 +318,7 @@ func (k *Netlink) roundTripFunc(ctx context.Context, deadline time.Time, family 
 			return err
 		}
 		if k.closed.Load() {
-			return ErrClosed
+			return errSocketClosed
 		}
 		return nil
 	}
@@ -390,7 +393,7 @@ func (k *Netlink) finishDump(seq uint32) {
 	end := time.Now().Add(dumpDrainWait)
 	stop := func() error {
 		if k.closed.Load() {
-			return ErrClosed
+			return errSocketClosed
 		}
 		if time.Now().After(end) {
 			return context.DeadlineExceeded
@@ -519,7 +522,7 @@ func (k *Netlink) state(ctx context.Context) (State, error) {
 		return err
 	})
 	if err != nil {
-		return State{}, fmt.Errorf("ipvs: list services: %w", err)
+		return State{}, wrap(err, "list services")
 	}
 	for i := range st.Services {
 		s := &st.Services[i]
@@ -531,17 +534,17 @@ func (k *Netlink) state(ctx context.Context) (State, error) {
 			return err
 		})
 		if err != nil {
-			return State{}, fmt.Errorf("ipvs: list real servers of %v: %w", s.Key, err)
+			return State{}, wrap(err, "list real servers of %v", s.Key)
 		}
 	}
 	msgs, err := k.roundTrip(ctx, none, k.family, request{cmd: cmdGetConfig})
 	if err != nil {
-		return State{}, fmt.Errorf("ipvs: get timeouts: %w", err)
+		return State{}, wrap(err, "get timeouts")
 	}
 	if len(msgs) > 0 {
 		t, err := decodeTimeouts(msgs[0])
 		if err != nil {
-			return State{}, fmt.Errorf("ipvs: get timeouts: %w", err)
+			return State{}, wrap(err, "get timeouts")
 		}
 		st.Timeouts = &t
 	}
@@ -552,13 +555,13 @@ func (k *Netlink) state(ctx context.Context) (State, error) {
 func (k *Netlink) Daemons(ctx context.Context) ([]SyncDaemon, error) {
 	msgs, err := k.do(ctx, k.family, request{cmd: cmdGetDaemon, dump: true})
 	if err != nil {
-		return nil, fmt.Errorf("ipvs: list sync daemons: %w", err)
+		return nil, wrap(err, "list sync daemons")
 	}
 	var out []SyncDaemon
 	for _, m := range msgs {
 		d, err := decodeDaemon(m)
 		if err != nil {
-			return nil, fmt.Errorf("ipvs: list sync daemons: %w", err)
+			return nil, wrap(err, "list sync daemons")
 		}
 		out = append(out, d)
 	}
@@ -596,11 +599,11 @@ func (k *Netlink) StopDaemon(ctx context.Context, r Role) error {
 	}
 	ds, derr := k.Daemons(ctx)
 	if derr != nil {
-		return fmt.Errorf("ipvs: stop %v sync daemon: no answer, then %w", r, derr)
+		return wrap(derr, "stop %v sync daemon: no answer, then", r)
 	}
 	for _, d := range ds {
 		if d.Role == r {
-			return fmt.Errorf("ipvs: stop %v sync daemon: no answer and still running: %w", r, err)
+			return wrap(err, "stop %v sync daemon: no answer and still running", r)
 		}
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	"github.com/nux-root/keepalived-go/internal/testutil"
 	"github.com/nux-root/keepalived-go/internal/vm"
 	"github.com/nux-root/keepalived-go/ipvs"
+	"github.com/nux-root/keepalived-go/ipvs/internal/conformance"
 )
 
 // TestMain runs the tests (in the VM: as its init) and fails the run on
@@ -118,8 +119,8 @@ func apply(t testing.TB, m *ipvs.Manager, desired ipvs.State) ipvs.Changes {
 
 func TestKernelConformance(t *testing.T) {
 	k := openKernel(t)
-	for _, c := range conformanceCases() {
-		t.Run(c.name, func(t *testing.T) { c.run(t, context.Background(), k) })
+	for _, c := range conformance.Cases() {
+		t.Run(c.Name, func(t *testing.T) { c.Run(t, context.Background(), k) })
 	}
 }
 

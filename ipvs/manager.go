@@ -104,7 +104,7 @@ func (m *Manager) Apply(ctx context.Context, desired State) (Changes, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return Changes{}, ErrClosed
+		return Changes{}, errManagerClosed
 	}
 	cur, err := m.state(ctx)
 	if err != nil {
@@ -142,7 +142,7 @@ func (m *Manager) state(ctx context.Context) (State, error) {
 	defer cancel()
 	st, err := m.k.State(cctx)
 	if err != nil {
-		return State{}, fmt.Errorf("read kernel state: %w", err)
+		return State{}, wrap(err, "read kernel state")
 	}
 	return st, nil
 }
@@ -231,7 +231,7 @@ func (m *Manager) State(ctx context.Context) (State, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return State{}, ErrClosed
+		return State{}, errManagerClosed
 	}
 	return m.state(ctx)
 }
@@ -242,7 +242,7 @@ func (m *Manager) call(ctx context.Context, fn func(context.Context) error) erro
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return ErrClosed
+		return errManagerClosed
 	}
 	cctx, cancel := m.callCtx(ctx)
 	defer cancel()
@@ -286,7 +286,7 @@ func (m *Manager) Stop(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return ErrClosed
+		return errManagerClosed
 	}
 	m.closed = true
 	err := m.removeOwned(ctx)

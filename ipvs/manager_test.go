@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nux-root/keepalived-go/ipvs"
+	"github.com/nux-root/keepalived-go/ipvs/internal/conformance"
 	"github.com/nux-root/keepalived-go/ipvs/ipvstest"
 )
 
@@ -304,9 +305,9 @@ func TestManagerStuckKernel(t *testing.T) {
 
 func TestMemKernelRejects(t *testing.T) {
 	ctx := context.Background()
-	for _, c := range conformanceCases() {
-		t.Run(c.name, func(t *testing.T) {
-			c.run(t, ctx, ipvstest.NewKernel())
+	for _, c := range conformance.Cases() {
+		t.Run(c.Name, func(t *testing.T) {
+			c.Run(t, ctx, ipvstest.NewKernel())
 		})
 	}
 }

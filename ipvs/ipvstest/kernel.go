@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -115,7 +116,7 @@ func checkService(op ipvs.Op) error {
 		return fail(op, ipvs.ErrNoModule, "persistence engine %q", e)
 	}
 	if err := s.Validate(); err != nil {
-		return fail(op, ipvs.ErrInvalid, "%v", err)
+		return fail(op, ipvs.ErrInvalid, "%s", strings.TrimPrefix(err.Error(), "ipvs: "))
 	}
 	return nil
 }
@@ -135,7 +136,7 @@ func checkDest(op ipvs.Op, svc *ipvs.Service, syncing bool) error {
 	}
 	s := ipvs.Service{Key: svc.Key, Destinations: []ipvs.Destination{d}}
 	if err := s.Validate(); err != nil {
-		return fail(op, ipvs.ErrInvalid, "%v", err)
+		return fail(op, ipvs.ErrInvalid, "%s", strings.TrimPrefix(err.Error(), "ipvs: "))
 	}
 	return nil
 }

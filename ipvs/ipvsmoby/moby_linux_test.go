@@ -1,4 +1,4 @@
-package ipvs_test
+package ipvsmoby_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	moby "github.com/moby/ipvs"
 
 	"github.com/nux-root/keepalived-go/ipvs"
+	"github.com/nux-root/keepalived-go/ipvs/internal/conformance"
+	"github.com/nux-root/keepalived-go/ipvs/ipvsmoby"
 )
 
 // The moby/ipvs adapter passes the same conformance cases as Netlink,
@@ -22,17 +24,17 @@ func TestKernelMoby(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer h.Close()
-	k, err := ipvs.NewMoby(ctx, h)
+	k, err := ipvsmoby.New(ctx, h)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer k.Close()
-	for _, c := range conformanceCases() {
-		switch c.name {
+	for _, c := range conformance.Cases() {
+		switch c.Name {
 		case "mixed family tunnel", "mixed family without tunnel", "gue without port":
 			continue // ErrNotSupported with moby
 		}
-		t.Run(c.name, func(t *testing.T) { c.run(t, ctx, k) })
+		t.Run(c.Name, func(t *testing.T) { c.Run(t, ctx, k) })
 	}
 	m, _ := ipvs.New(k, ipvs.Config{})
 	desired := ipvs.State{Services: []ipvs.Service{

@@ -1,4 +1,4 @@
-package ipvs_test
+package ipvsmoby_test
 
 import (
 	"net"
