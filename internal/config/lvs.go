@@ -230,7 +230,7 @@ func (d *decoder) method(n *node) (string, string, bool) {
 
 func (d *decoder) virtualServer(n *node) {
 	if !n.block {
-		d.warnf(n.name.pos, "virtual_server: expected a block")
+		d.p.problemf(MissingBlock, n.name.pos, "virtual_server: expected a block")
 		return
 	}
 	vs := VirtualServer{Pos: n.name.pos, DelayBeforeRetry: -1, Warmup: -1}
