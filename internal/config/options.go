@@ -165,7 +165,7 @@ const (
 	UnterminatedQuote         // a quoted string has no closing quote on its line
 	UnexpectedBrace           // a '}' with no open block, or a '{' with no keyword before it
 	MissingBlock              // a keyword that takes a block has none (the block was cut or lost)
-	DroppedObject             // an object was dropped: a vrrp_instance without virtual_router_id, or defined twice
+	DroppedObject             // an object was dropped: a block without its name, a vrrp_instance without virtual_router_id or defined twice, a virtual or real server with an unreadable address
 	numProblems
 )
 

@@ -121,6 +121,16 @@ func TestStructuralProblems(t *testing.T) {
 			want: []string{"dropped object @ k.conf:14:1"},
 		},
 		{
+			name: "virtual server with an unreadable address",
+			src:  twoInstances + "virtual_server 192.0.2.300 80 {\n    real_server 192.0.2.2 80 {\n    }\n}\n",
+			want: []string{"dropped object @ k.conf:23:1"},
+		},
+		{
+			name: "real server with an unreadable address",
+			src:  twoInstances + "virtual_server 192.0.2.30 80 {\n    protocol TCP\n    real_server 192.0.2.2 80 {\n    }\n    real_server 192.0.2.3 x {\n    }\n}\n",
+			want: []string{"dropped object @ k.conf:27:5"},
+		},
+		{
 			name:  "included file cut",
 			src:   "include inc.conf\n" + twoInstances,
 			files: map[string]string{"inc.conf": "vrrp_script chk {\n    script /bin/true\n"},
