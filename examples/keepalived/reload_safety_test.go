@@ -20,7 +20,7 @@ vrrp_instance VI_1 {
     version 3
     virtual_router_id 51
     priority %d
-    advert_int 0.1
+    advert_int 1
     virtual_ipaddress {
         192.0.2.100/24
     }
@@ -31,7 +31,7 @@ vrrp_instance VI_2 {
     version 3
     virtual_router_id 52
     priority %d
-    advert_int 0.1
+    advert_int 1
     virtual_ipaddress {
         192.0.2.101/24
     }
