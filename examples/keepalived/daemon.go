@@ -252,6 +252,9 @@ func (d *daemon) reload(path string) error {
 	}
 	if err != nil {
 		logConfigError(d.log, err)
+		// reload safety: a file with errors or structural problems is refused as a whole
+		d.log.Error("reload refused; the running configuration is unchanged", "config", path, "structural_problems", len(config.Problems(err)))
+		d.met.reloadRefused()
 		d.met.reload(false)
 		return err
 	}

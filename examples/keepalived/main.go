@@ -24,7 +24,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -62,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	}
 	str(&f.file, "/etc/keepalived/keepalived.conf", "configuration file", "f", "use-file")
 	str(&f.configID, "", "config id for @id lines (default: short host name)", "i", "config-id")
-	str(&f.pidFile, "", "pid file", "p", "pid")
+	str(&f.pidFile, defaultPidFile, "pid file, locked while the daemon runs (empty: none)", "p", "pid")
 	str(&f.metricsAddr, "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9650); off if empty", "metrics-addr")
 	str(&f.dumpDir, os.TempDir(), "directory of the SIGUSR1 text dump (keepalived.data) and SIGUSR2 JSON dump (keepalived.json)", "dump-dir")
 	str(&f.jsonDump, "", "path of the JSON dump written on SIGUSR2 (default <dump-dir>/keepalived.json)", "json-dump")
@@ -141,13 +140,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		logConfigError(log, err)
 		return 1
 	}
-	if f.pidFile != "" {
-		if err := os.WriteFile(f.pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			log.Error("pid file", "err", err)
-			return 1
-		}
-		defer os.Remove(f.pidFile)
+	// single instance: the pid file stays locked while we run (pidfile.go)
+	pf, err := lockPidFile(f.pidFile, os.Getpid())
+	if err != nil {
+		return pidFileRefused(log, err)
 	}
+	defer pf.Close()
 	opt := options{
 		ConfigFile: f.file, ConfigID: f.configID, DumpDir: f.dumpDir, JSONDump: f.jsonDump,
 		ScriptTimeout: f.scriptTimeout, IfacePoll: f.ifacePoll,

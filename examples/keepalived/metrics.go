@@ -27,6 +27,7 @@ type metrics struct {
 	ipvsOps     *prometheus.CounterVec
 	scripts     *prometheus.CounterVec
 	reloads     *prometheus.CounterVec
+	refused     prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -49,7 +50,8 @@ func newMetrics() *metrics {
 	m.reloads = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "keepalived_reloads_total", Help: "Configuration reloads by result.",
 	}, []string{"result"})
-	m.reg.MustRegister(m.transitions, m.vipOps, m.checks, m.ipvsOps, m.scripts, m.reloads, collector{m})
+	m.refused = prometheus.NewCounter(prometheus.CounterOpts{Name: "keepalived_go_config_reload_refused_total", Help: "Reloads refused because the file had errors or structural problems; the running configuration was kept."})
+	m.reg.MustRegister(m.transitions, m.vipOps, m.checks, m.ipvsOps, m.scripts, m.reloads, m.refused, collector{m})
 	return m
 }
 
@@ -130,6 +132,12 @@ func (m *metrics) reload(ok bool) {
 			r = "error"
 		}
 		m.reloads.WithLabelValues(r).Inc()
+	}
+}
+
+func (m *metrics) reloadRefused() {
+	if m != nil {
+		m.refused.Inc()
 	}
 }
 

@@ -323,7 +323,7 @@ func (d *decoder) notify(n *node, dst *Notify) {
 // accepted, in order. A keyword without a block gives a warning and nil.
 func blockLines[T any](d *decoder, n *node, parse func(c *node) (T, bool)) []T {
 	if !n.block {
-		d.warnf(n.name.pos, "%s: expected a block", n.name.text)
+		d.p.problemf(MissingBlock, n.name.pos, "%s: expected a block", n.name.text)
 		return nil
 	}
 	var out []T
@@ -359,7 +359,7 @@ func trackHandler(bound int64, dst func(d *decoder) *[]Track) handler {
 // tracks reads a track_* block: "NAME [weight W [reverse|noreverse]]".
 func (d *decoder) tracks(n *node, lo, hi int64) []Track {
 	if !n.block {
-		d.warnf(n.name.pos, "%s: expected a block", n.name.text)
+		d.p.problemf(MissingBlock, n.name.pos, "%s: expected a block", n.name.text)
 		return nil
 	}
 	var out []Track
@@ -451,11 +451,11 @@ func newTopHandlers() map[string]handler {
 // blockName returns the single name argument of a named block.
 func (d *decoder) blockName(n *node) (string, bool) {
 	if !n.block {
-		d.warnf(n.name.pos, "%s: expected a block after the name", n.name.text)
+		d.p.problemf(MissingBlock, n.name.pos, "%s: expected a block after the name", n.name.text)
 		return "", false
 	}
 	if len(n.args) == 0 {
-		d.p.errorf(n.name.pos, "%s: missing name, expected %s NAME {", n.name.text, n.name.text)
+		d.p.problemf(DroppedObject, n.name.pos, "%s: missing name, expected %s NAME {", n.name.text, n.name.text)
 		return "", false
 	}
 	return n.args[0].text, true

@@ -64,6 +64,21 @@
 // Warnings are sorted by file (in reading order), line and column. No
 // input makes the reader panic (see FuzzParse).
 //
+// # Structural problems
+//
+// A file whose shape is damaged (cut by an editor crash, a brace lost in a
+// copy) reads as something other than what its author wrote, and applying
+// it would drop or change objects silently. Such problems are always errors,
+// with or without Strict, whatever keepalived does with them: an unclosed
+// block, an unterminated quote, a '}' with no open block or a '{' with no
+// keyword, a keyword that takes a block without one, and an object dropped
+// because of a parse problem (a named block without its name; a
+// vrrp_instance without virtual_router_id or defined twice; a
+// virtual_server or real_server whose address cannot be read). Each is an [*Error] with its
+// [Problem] kind set; it wraps [ErrStructure], and [Problems] returns them
+// all from the error of [Parse], so a daemon that reloads refuses such a
+// file as a whole. Unknown keywords and bad values stay warnings.
+//
 // # Printing
 //
 // [Format] and [Print] write a Config back as canonical keepalived.conf

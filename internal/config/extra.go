@@ -46,7 +46,7 @@ type InterfaceDelay struct {
 
 func (d *decoder) ssl(n *node) {
 	if !n.block {
-		d.warnf(n.name.pos, "SSL: expected a block")
+		d.p.problemf(MissingBlock, n.name.pos, "SSL: expected a block")
 		return
 	}
 	s := &SSL{}
@@ -62,7 +62,7 @@ func (d *decoder) ssl(n *node) {
 
 func (d *decoder) garpGroup(n *node) {
 	if !n.block {
-		d.warnf(n.name.pos, "garp_group: expected a block")
+		d.p.problemf(MissingBlock, n.name.pos, "garp_group: expected a block")
 		return
 	}
 	g := GarpGroup{Pos: n.name.pos}

@@ -73,11 +73,11 @@ func (d *decoder) finish() {
 		i := &d.cfg.Instances[idx]
 		seen := d.iseen[idx]
 		if names[i.Name] {
-			d.warnf(i.Pos, "vrrp_instance %s defined more than once, ignoring the second one", i.Name)
+			d.p.problemf(DroppedObject, i.Pos, "vrrp_instance %s defined more than once, ignoring the second one", i.Name)
 			continue
 		}
 		if i.VRID == 0 {
-			d.warnf(i.Pos, "(%s) the virtual router id must be set, expected virtual_router_id 1..255; removing instance", i.Name)
+			d.p.problemf(DroppedObject, i.Pos, "(%s) the virtual router id must be set, expected virtual_router_id 1..255; removing instance", i.Name)
 			continue
 		}
 		d.finishInstance(i, seen, g)

@@ -121,7 +121,7 @@ func mcastGroup(v int, dst func(*Global) *netip.Addr) handler {
 
 func (d *decoder) globalDefs(n *node) {
 	if !n.block {
-		d.warnf(n.name.pos, "global_defs: expected a block")
+		d.p.problemf(MissingBlock, n.name.pos, "global_defs: expected a block")
 		return
 	}
 	for _, c := range n.children {

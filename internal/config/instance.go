@@ -164,7 +164,7 @@ func (d *decoder) instance(n *node) {
 func (d *decoder) auth(n *node) {
 	i := d.curInst()
 	if !n.block {
-		d.warnf(n.name.pos, "authentication: expected a block")
+		d.p.problemf(MissingBlock, n.name.pos, "authentication: expected a block")
 		return
 	}
 	a := &Auth{}

@@ -68,6 +68,11 @@ func (p *pre) errorf(pos Pos, format string, args ...any) {
 	p.errs = append(p.errs, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
 }
 
+// problemf records a structural problem of kind k: always an error.
+func (p *pre) problemf(k Problem, pos Pos, format string, args ...any) {
+	p.errs = append(p.errs, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...), Problem: k})
+}
+
 // file preprocesses the contents of one file.
 func (p *pre) file(name string, src []byte) {
 	if len(p.stack) >= p.maxDepth {
@@ -881,7 +886,7 @@ func tokenize(t ltext, pos Pos, p *pre) []token {
 					i++
 				}
 				if !closed && p != nil {
-					p.warnf(tp, "unterminated quoted string, expected closing %c", q)
+					p.problemf(UnterminatedQuote, tp, "unterminated quoted string, expected closing %c", q)
 				}
 			case '{':
 				open++

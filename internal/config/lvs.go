@@ -230,40 +230,50 @@ func (d *decoder) method(n *node) (string, string, bool) {
 
 func (d *decoder) virtualServer(n *node) {
 	if !n.block {
-		d.warnf(n.name.pos, "virtual_server: expected a block")
+		d.p.problemf(MissingBlock, n.name.pos, "virtual_server: expected a block")
 		return
 	}
 	vs := VirtualServer{Pos: n.name.pos, DelayBeforeRetry: -1, Warmup: -1}
+	// a virtual server whose address cannot be read is dropped whole
+	drop := func() {
+		d.p.problemf(DroppedObject, n.name.pos, "virtual_server: cannot read its address, dropping the virtual server and its real servers")
+	}
 	t, ok := d.arg(n, 0, "ADDRESS [PORT], fwmark N or group NAME")
 	if !ok {
+		drop()
 		return
 	}
 	switch t.text {
 	case "fwmark":
 		m, ok := d.arg(n, 1, "a firewall mark")
 		if !ok {
+			drop()
 			return
 		}
 		v, ok := d.intTok(m, "virtual_server fwmark", 1, 4294967295)
 		if !ok {
+			drop()
 			return
 		}
 		vs.FWMark = uint32(v)
 	case "group":
 		g, ok := d.arg(n, 1, "a virtual_server_group name")
 		if !ok {
+			drop()
 			return
 		}
 		vs.Group = g.text
 	default:
 		a, ok := d.addrTok(t, "virtual_server")
 		if !ok {
+			drop()
 			return
 		}
 		vs.Addr = a
 		if len(n.args) > 1 {
 			p, ok := d.port(n.args[1], "virtual_server port")
 			if !ok {
+				drop()
 				return
 			}
 			vs.Port = p
@@ -536,6 +546,7 @@ func newRSHandlers() map[string]handler {
 func (d *decoder) realServer(n *node) {
 	rs, ok := d.rsHead(n)
 	if !ok {
+		d.p.problemf(DroppedObject, n.name.pos, "real_server: cannot read its address, dropping the real server")
 		return
 	}
 	vs := d.curVS()

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -128,10 +129,55 @@ func (w Warning) String() string { return w.Pos.String() + ": " + w.Msg }
 type Error struct {
 	Pos Pos
 	Msg string
+	// Problem is the kind of structural problem the error reports, or
+	// NoProblem for other errors (include loops, missing block names, and
+	// warnings turned into errors by Options.Strict).
+	Problem Problem
 }
 
 // Error implements error, formatted as "config: file:line:col: message".
 func (e *Error) Error() string { return "config: " + e.Pos.String() + ": " + e.Msg }
+
+// Unwrap returns ErrStructure for a structural problem, nil otherwise.
+func (e *Error) Unwrap() error {
+	if e.Problem != NoProblem {
+		return ErrStructure
+	}
+	return nil
+}
+
+// ErrStructure is wrapped by every *Error that reports a structural problem
+// of the file (see [Problem]), so errors.Is(err, ErrStructure) on the error
+// of Parse tells a damaged file from one that is merely wrong.
+var ErrStructure = errors.New("config: structural problem")
+
+// Problem is the kind of a structural problem: the file's shape is damaged
+// (for example cut by an editor crash or a partial copy), so what was read
+// is not what the author wrote, and applying it would drop or change
+// objects silently. Parse always reports these as errors, with or without
+// Options.Strict; keepalived logs most of them as warnings and carries on.
+type Problem int
+
+// Kinds of structural problems.
+const (
+	NoProblem         Problem = iota
+	UnclosedBlock             // a block has no closing '}' before the end of the input
+	UnterminatedQuote         // a quoted string has no closing quote on its line
+	UnexpectedBrace           // a '}' with no open block, or a '{' with no keyword before it
+	MissingBlock              // a keyword that takes a block has none (the block was cut or lost)
+	DroppedObject             // an object was dropped: a block without its name, a vrrp_instance without virtual_router_id or defined twice, a virtual or real server with an unreadable address
+	numProblems
+)
+
+var problemNames = [numProblems]string{"none", "unclosed block", "unterminated quote", "unexpected brace", "missing block", "dropped object"}
+
+// String returns a short description of the kind.
+func (k Problem) String() string {
+	if k < 0 || k >= numProblems {
+		return fmt.Sprintf("Problem(%d)", int(k))
+	}
+	return problemNames[k]
+}
 
 // ErrorList is the error returned by Parse when there are one or more
 // errors; each element is an *Error.
@@ -147,6 +193,29 @@ func (l ErrorList) Error() string {
 		b.WriteString(e.Error())
 	}
 	return b.String()
+}
+
+// Problems returns the structural problems of the list (the errors whose
+// Problem is set), in order; nil if there are none.
+func (l ErrorList) Problems() ErrorList {
+	var out ErrorList
+	for _, e := range l {
+		if e.Problem != NoProblem {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Problems returns the structural problems reported in err, an error
+// returned by [Parse] or [ParseFile]; nil if there are none. A caller that
+// reloads a running configuration refuses the file when this is not empty.
+func Problems(err error) ErrorList {
+	var l ErrorList
+	if errors.As(err, &l) {
+		return l.Problems()
+	}
+	return nil
 }
 
 // Unwrap returns the individual errors.

@@ -17,7 +17,7 @@ var addrFlags = keywords(`home -nodad mngtmpaddr noprefixroute autojoin no_track
 // of each address.
 func (d *decoder) addresses(n *node) ([]Address, []Pos) {
 	if !n.block {
-		d.warnf(n.name.pos, "%s: expected a block", n.name.text)
+		d.p.problemf(MissingBlock, n.name.pos, "%s: expected a block", n.name.text)
 		return nil, nil
 	}
 	var out []Address

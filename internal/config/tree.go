@@ -45,7 +45,7 @@ func buildTree(lines [][]token, p *pre) []*node {
 					target = last
 				}
 				if target == nil || target.block {
-					p.warnf(t.pos, "unexpected '{', expected a keyword before it")
+					p.problemf(UnexpectedBrace, t.pos, "unexpected '{', expected a keyword before it")
 					// keep the structure balanced with an anonymous block
 					target = newNode(token{text: "{", pos: t.pos})
 					top.children = append(top.children, target)
@@ -55,7 +55,7 @@ func buildTree(lines [][]token, p *pre) []*node {
 				cur, last = nil, nil
 			case '}':
 				if len(stack) == 1 {
-					p.warnf(t.pos, "unexpected '}', no block is open")
+					p.problemf(UnexpectedBrace, t.pos, "unexpected '}', no block is open")
 					continue
 				}
 				top.end = t.pos
@@ -80,7 +80,7 @@ func buildTree(lines [][]token, p *pre) []*node {
 	}
 	for len(stack) > 1 {
 		top := stack[len(stack)-1]
-		p.warnf(top.name.pos, "block %q is not closed, expected '}'", top.name.text)
+		p.problemf(UnclosedBlock, top.name.pos, "block %q is not closed, expected '}'", top.name.text)
 		stack = stack[:len(stack)-1]
 	}
 	return root.children
