@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
 	keepalived frr tshark tcpdump nftables iproute2 iputils-ping
-	qemu-system-x86 busybox-static ipvsadm kmod cpio dnsmasq opensmtpd procps
+	qemu-system-x86 busybox-static ipvsadm kmod cpio dnsmasq opensmtpd procps systemd
 )
 
 missing=()

@@ -173,14 +173,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		defer stop()
 	}
+	sd := newSDNotifier(log)
 	d.run(cfg)
 	log.Info("running", "config", f.file, "pid", os.Getpid())
+	sd.ready("running " + f.file)
 	for s := range sigs {
 		switch s {
 		case syscall.SIGHUP:
 			log.Info("reloading", "config", f.file)
+			sd.reloading()
 			if err := d.reload(f.file); err != nil {
 				log.Error("reload failed; keeping the running configuration")
+				sd.ready("reload refused; running the previous configuration")
+			} else {
+				sd.ready("running " + f.file)
 			}
 		case syscall.SIGUSR1:
 			d.writeDump(false)
@@ -188,6 +194,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			d.writeDump(true)
 		default:
 			log.Info("stopping", "signal", s.String())
+			sd.stopping()
 			d.shutdown()
 			log.Info("stopped")
 			return 0
