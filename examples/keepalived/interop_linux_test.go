@@ -92,7 +92,7 @@ func startDaemonArgs(t *testing.T, ns *testutil.NetNS, bin, conf string, extra .
 		t.Fatal(err)
 	}
 	p.cmd = ns.Command(context.Background(), bin, "-n", "-l", "-D", "-f", p.conf, "--dump-dir", dir,
-		"--iface-poll", "100ms", "--script-timeout", "5s")
+		"-p", filepath.Join(dir, "keepalived.pid"), "--iface-poll", "100ms", "--script-timeout", "5s")
 	p.cmd.Args = append(p.cmd.Args, extra...)
 	p.cmd.Stdout, p.cmd.Stderr = lf, lf
 	if err := p.cmd.Start(); err != nil {
