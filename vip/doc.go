@@ -14,6 +14,16 @@
 //	err = m.Announce(ctx, "eth0", []netip.Addr{a.Prefix.Addr()})
 //	err = m.Remove(ctx, a)                   // on leaving MASTER
 //
+// # Desired state
+//
+// [Manager.Apply] takes the whole desired [Set] of addresses, routes and
+// rules, reads back what the Manager owns (forgetting what someone else
+// removed, so that it is put back), plans the difference with the pure
+// [Plan] and performs it: removals (rules, routes, addresses) before
+// additions (addresses, routes, rules). Applying the same set again
+// changes nothing. [Controller] is the method set a daemon needs; package
+// viptest has an in-memory fake of it for tests without root.
+//
 // # Ownership
 //
 // The Manager remembers what it added and marks it in the kernel: addresses

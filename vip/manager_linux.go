@@ -43,8 +43,8 @@ type Manager struct {
 	mu      sync.Mutex
 	closed  bool
 	addrs   map[addrKey]Address
-	routes  map[string]netlink.Route
-	rules   map[string]netlink.Rule
+	routes  map[string]owned[Route, netlink.Route]
+	rules   map[string]owned[Rule, netlink.Rule]
 	vmacs   map[string]VMAC
 	parents map[string]map[string]string // parent -> sysctl -> old value
 	conns   map[int]*packet.Conn
@@ -78,8 +78,8 @@ func New(cfg Config) (*Manager, error) {
 		log:     cfg.logger(),
 		ns:      netns.None(),
 		addrs:   map[addrKey]Address{},
-		routes:  map[string]netlink.Route{},
-		rules:   map[string]netlink.Rule{},
+		routes:  map[string]owned[Route, netlink.Route]{},
+		rules:   map[string]owned[Rule, netlink.Rule]{},
 		vmacs:   map[string]VMAC{},
 		parents: map[string]map[string]string{},
 		conns:   map[int]*packet.Conn{},
@@ -199,29 +199,37 @@ func (m *Manager) Add(ctx context.Context, a Address) error {
 	if m.closed {
 		return ErrClosed
 	}
+	_, err := m.addLocked(a)
+	return err
+}
+
+// addLocked adds a (validated, canonical) and reports whether it did so;
+// false with a nil error means it is owned already or present and not
+// ours. m.mu is held.
+func (m *Manager) addLocked(a Address) (bool, error) {
 	l, err := m.link(a.Interface)
 	if err != nil {
-		return m.fail(err)
+		return false, m.fail(err)
 	}
 	key := addrKey{l.Attrs().Index, a.Prefix}
 	if _, ok := m.addrs[key]; ok {
-		return nil
+		return false, nil
 	}
 	_, present, err := m.addrProto(key)
 	if err != nil {
-		return m.fail(err)
+		return false, m.fail(err)
 	}
 	if present {
 		m.st.addrsPre.Add(1)
 		m.log.Info("address already present, not taking ownership", "addr", a.Prefix.String(), "iface", a.Interface)
-		return nil
+		return false, nil
 	}
 	if err := m.addAddr(key.ifindex, a); err != nil {
 		if errors.Is(err, unix.EEXIST) {
 			m.st.addrsPre.Add(1)
-			return nil
+			return false, nil
 		}
-		return m.fail(fmt.Errorf("vip: add %s: %w", a, err))
+		return false, m.fail(fmt.Errorf("vip: add %s: %w", a, err))
 	}
 	if proto, _, err := m.addrProto(key); err == nil && proto != AddrProtocol {
 		m.noProto = true
@@ -229,7 +237,7 @@ func (m *Manager) Add(ctx context.Context, a Address) error {
 	m.addrs[key] = a
 	m.st.addrsAdded.Add(1)
 	m.log.Info("address added", "addr", a.Prefix.String(), "iface", a.Interface)
-	return nil
+	return true, nil
 }
 
 // AddrProtocol is the address protocol (IFA_PROTO, Linux 6.3+) with which
@@ -281,55 +289,12 @@ func (m *Manager) addAddr(ifindex int, a Address) error {
 
 // addrProto looks key up on its interface and returns its IFA_PROTO.
 func (m *Manager) addrProto(key addrKey) (proto uint8, found bool, err error) {
-	ip := key.prefix.Addr()
-	for range 3 { // a dump can be interrupted by concurrent changes
-		req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
-		req.AddData(nl.NewIfAddrmsg(family(ip)))
-		req.Sockets = m.rt
-		var msgs [][]byte
-		msgs, err = req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWADDR)
-		if errors.Is(err, nl.ErrDumpInterrupted) {
-			continue
-		}
-		if err != nil {
-			return 0, false, fmt.Errorf("vip: list addresses: %w", err)
-		}
-		for _, b := range msgs {
-			if len(b) < unix.SizeofIfAddrmsg {
-				continue
-			}
-			ifa := nl.DeserializeIfAddrmsg(b)
-			if int(ifa.Index) != key.ifindex || int(ifa.Prefixlen) != key.prefix.Bits() {
-				continue
-			}
-			attrs, err := nl.ParseRouteAttr(b[unix.SizeofIfAddrmsg:])
-			if err != nil {
-				continue
-			}
-			var local, addr netip.Addr
-			var p uint8
-			for _, at := range attrs {
-				switch at.Attr.Type {
-				case unix.IFA_LOCAL:
-					local, _ = netip.AddrFromSlice(at.Value)
-				case unix.IFA_ADDRESS:
-					addr, _ = netip.AddrFromSlice(at.Value)
-				case ifaProto:
-					if len(at.Value) > 0 {
-						p = at.Value[0]
-					}
-				}
-			}
-			if !local.IsValid() {
-				local = addr
-			}
-			if local.Unmap() == ip {
-				return p, true, nil
-			}
-		}
-		return 0, false, nil
+	present, err := m.addrDump(family(key.prefix.Addr()))
+	if err != nil {
+		return 0, false, err
 	}
-	return 0, false, fmt.Errorf("vip: list addresses: %w", err)
+	proto, found = present[key]
+	return proto, found, nil
 }
 
 // Remove removes a if this Manager added it; otherwise it does nothing.
@@ -390,8 +355,8 @@ func (m *Manager) Owned() []Address {
 }
 
 func (m *Manager) toNetlinkRoute(r Route) (netlink.Route, error) {
-	if !r.Dst.IsValid() {
-		return netlink.Route{}, errors.New("vip: route: invalid destination")
+	if err := r.validate(); err != nil {
+		return netlink.Route{}, err
 	}
 	nr := netlink.Route{
 		Dst:      ipNet(r.Dst.Masked()),
@@ -432,40 +397,55 @@ func (m *Manager) AddRoute(ctx context.Context, r Route) error {
 	if m.closed {
 		return ErrClosed
 	}
-	nr, err := m.toNetlinkRoute(r)
-	if err != nil {
-		return m.fail(err)
-	}
-	return addOwned(m, m.routes, "route "+r.String(), nr, m.h.RouteAdd, &m.st.routesAdded)
+	_, err := m.addRouteLocked(r)
+	return err
 }
 
-// addOwned adds v (a route or rule) with add and owns it under key, unless
-// it is owned already. One that already exists (EEXIST) is left alone and
-// not owned. m.mu is held.
-func addOwned[T any](m *Manager, owned map[string]T, key string, v T, add func(*T) error, added *atomic.Uint64) error {
-	if _, ok := owned[key]; ok {
-		return nil
+// addRouteLocked adds r and reports whether it did. m.mu is held.
+func (m *Manager) addRouteLocked(r Route) (bool, error) {
+	nr, err := m.toNetlinkRoute(r)
+	if err != nil {
+		return false, m.fail(err)
+	}
+	return addOwned(m, m.routes, r.key(), "route "+r.String(), r, nr, m.h.RouteAdd, &m.st.routesAdded)
+}
+
+// owned is a route or rule the Manager added: the caller's value and the
+// netlink object it became.
+type owned[U, T any] struct {
+	v  U
+	nl T
+}
+
+// addOwned adds v (a route or rule, the caller's u) with add and owns it
+// under key, unless it is owned already, and reports whether it added it.
+// One that already exists (EEXIST) is left alone and not owned. m.mu is
+// held.
+func addOwned[U, T any](m *Manager, own map[string]owned[U, T], key, desc string, u U, v T, add func(*T) error, added *atomic.Uint64) (bool, error) {
+	if _, ok := own[key]; ok {
+		return false, nil
 	}
 	if err := add(&v); err != nil {
 		if errors.Is(err, unix.EEXIST) {
-			return nil
+			m.log.Info("already present, not taking ownership", "what", desc)
+			return false, nil
 		}
-		return m.fail(fmt.Errorf("vip: add %s: %w", key, err))
+		return false, m.fail(fmt.Errorf("vip: add %s: %w", desc, err))
 	}
-	owned[key] = v
+	own[key] = owned[U, T]{u, v}
 	added.Add(1)
-	return nil
+	return true, nil
 }
 
 // removeOwned deletes the route or rule owned under key, if any; one
 // already gone (errno gone) is not an error. m.mu is held.
-func removeOwned[T any](m *Manager, owned map[string]T, key string, del func(*T) error, gone unix.Errno, removed *atomic.Uint64) error {
-	v, ok := owned[key]
+func removeOwned[U, T any](m *Manager, own map[string]owned[U, T], key string, del func(*T) error, gone unix.Errno, removed *atomic.Uint64) error {
+	o, ok := own[key]
 	if !ok {
 		return nil
 	}
-	delete(owned, key)
-	if err := del(&v); err != nil && !errors.Is(err, gone) {
+	delete(own, key)
+	if err := del(&o.nl); err != nil && !errors.Is(err, gone) {
 		return m.fail(fmt.Errorf("vip: remove %s: %w", key, err))
 	}
 	removed.Add(1)
@@ -479,7 +459,7 @@ func (m *Manager) RemoveRoute(ctx context.Context, r Route) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.removeRoute("route " + r.String())
+	return m.removeRoute(r.key())
 }
 
 func (m *Manager) removeRoute(key string) error {
@@ -491,14 +471,19 @@ func (m *Manager) AddRule(ctx context.Context, r Rule) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if r.Table == 0 {
-		return m.fail(errors.New("vip: rule: table required"))
+	if err := r.validate(); err != nil {
+		return m.fail(err)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
 	}
+	_, err := m.addRuleLocked(r)
+	return err
+}
+
+func toNetlinkRule(r Rule) netlink.Rule {
 	nr := netlink.NewRule()
 	nr.Table = r.Table
 	nr.Priority = r.Priority
@@ -517,7 +502,12 @@ func (m *Manager) AddRule(ctx context.Context, r Rule) error {
 		nr.Dst = ipNet(r.To.Masked())
 	}
 	nr.IifName, nr.OifName = r.IifName, r.OifName
-	return addOwned(m, m.rules, "rule "+r.String(), *nr, m.h.RuleAdd, &m.st.rulesAdded)
+	return *nr
+}
+
+// addRuleLocked adds r and reports whether it did. m.mu is held.
+func (m *Manager) addRuleLocked(r Rule) (bool, error) {
+	return addOwned(m, m.rules, r.key(), "rule "+r.String(), r, toNetlinkRule(r), m.h.RuleAdd, &m.st.rulesAdded)
 }
 
 // RemoveRule removes a rule this Manager added.
@@ -527,7 +517,7 @@ func (m *Manager) RemoveRule(ctx context.Context, r Rule) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.removeRule("rule " + r.String())
+	return m.removeRule(r.key())
 }
 
 func (m *Manager) removeRule(key string) error {

@@ -1,6 +1,7 @@
 package vip
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -227,3 +228,31 @@ type Stats struct {
 	NAsSent         uint64 // unsolicited neighbour advertisements
 	Errors          uint64
 }
+
+// Controller is the method set of [Manager] that a daemon needs, so that
+// it can be given an in-memory fake instead (package viptest). Both
+// *Manager and *viptest.Fake implement it.
+type Controller interface {
+	// Apply makes the owned addresses, routes and rules match the set.
+	Apply(ctx context.Context, desired Set) (Changes, error)
+	// OwnedSet returns what is owned.
+	OwnedSet() Set
+	// Owned returns the owned addresses.
+	Owned() []Address
+	Add(ctx context.Context, a Address) error
+	Remove(ctx context.Context, a Address) error
+	AddRoute(ctx context.Context, r Route) error
+	RemoveRoute(ctx context.Context, r Route) error
+	AddRule(ctx context.Context, r Rule) error
+	RemoveRule(ctx context.Context, r Rule) error
+	CreateVMAC(ctx context.Context, v VMAC) error
+	DeleteVMAC(ctx context.Context, name string) error
+	Announce(ctx context.Context, iface string, addrs []netip.Addr) error
+	AnnounceOnce(ctx context.Context, iface string, addrs []netip.Addr, repeat int) error
+	StopAnnounce(iface string)
+	RemoveAll(ctx context.Context) error
+	Close() error
+	Stats() Stats
+}
+
+var _ Controller = (*Manager)(nil)

@@ -1,0 +1,260 @@
+package vip
+
+// This file holds Manager.Apply on Linux: reading back what the Manager
+// owns (pruning what someone else removed), planning with Plan and
+// executing the operations.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
+	"golang.org/x/sys/unix"
+)
+
+// Apply makes the addresses, routes and rules this Manager owns match
+// desired: it first forgets owned objects that someone else removed (or
+// replaced by an identical one that is not marked as ours, or whose
+// interface was deleted), so that Apply puts them back, then plans with
+// [Plan] and performs the operations, stopping at the first error.
+//
+// Ownership is as for Add: a desired object that is already present
+// (added by someone else) is left alone, reported in Changes.Present and
+// not owned, so no later Apply, Remove, RemoveAll or Close removes it.
+// Changes lists the operations that succeeded, also on error. Applying the
+// same set twice changes nothing the second time.
+func (m *Manager) Apply(ctx context.Context, desired Set) (Changes, error) {
+	if err := desired.Validate(); err != nil {
+		return Changes{}, m.fail(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return Changes{}, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return Changes{}, ErrClosed
+	}
+	if err := m.prune(); err != nil {
+		return Changes{}, m.fail(err)
+	}
+	var ch Changes
+	for _, op := range Plan(m.ownedSet(), desired) {
+		if err := ctx.Err(); err != nil {
+			return ch, err
+		}
+		changed, err := m.do(op)
+		if err != nil {
+			return ch, err
+		}
+		if changed {
+			ch.Ops = append(ch.Ops, op)
+		} else {
+			ch.Present = append(ch.Present, op)
+		}
+	}
+	return ch, nil
+}
+
+// do performs op and reports whether it changed the system. m.mu is held.
+func (m *Manager) do(op Op) (bool, error) {
+	switch op.Kind {
+	case OpAddAddress:
+		return m.addLocked(op.Address)
+	case OpAddRoute:
+		return m.addRouteLocked(op.Route)
+	case OpAddRule:
+		return m.addRuleLocked(op.Rule)
+	case OpRemoveAddress:
+		a := op.Address
+		for k, o := range m.addrs {
+			if o == a {
+				return true, m.removeAddr(k)
+			}
+		}
+		return true, nil
+	case OpRemoveRoute:
+		return true, m.removeRoute(op.Route.key())
+	case OpRemoveRule:
+		return true, m.removeRule(op.Rule.key())
+	}
+	return false, fmt.Errorf("vip: unknown operation %v", op.Kind)
+}
+
+// OwnedSet returns the addresses, routes and rules this Manager added and
+// still owns (as far as it knows: Apply reads the kernel back first).
+func (m *Manager) OwnedSet() Set {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ownedSet()
+}
+
+func (m *Manager) ownedSet() Set {
+	var s Set
+	for _, a := range m.addrs {
+		s.Addresses = append(s.Addresses, a)
+	}
+	for _, o := range m.routes {
+		s.Routes = append(s.Routes, o.v)
+	}
+	for _, o := range m.rules {
+		s.Rules = append(s.Rules, o.v)
+	}
+	slices.SortFunc(s.Addresses, func(x, y Address) int { return strings.Compare(x.String(), y.String()) })
+	slices.SortFunc(s.Routes, func(x, y Route) int { return strings.Compare(x.key(), y.key()) })
+	slices.SortFunc(s.Rules, func(x, y Rule) int { return strings.Compare(x.key(), y.key()) })
+	return s
+}
+
+// prune forgets the owned objects that are no longer in the kernel. m.mu
+// is held.
+func (m *Manager) prune() error {
+	if len(m.addrs) > 0 {
+		present, err := m.addrDump(netlink.FAMILY_ALL)
+		if err != nil {
+			return err
+		}
+		for k, a := range m.addrs {
+			l, err := m.h.LinkByName(a.Interface)
+			proto, found := present[k]
+			switch {
+			case err != nil || l.Attrs().Index != k.ifindex:
+				m.log.Info("interface of owned address gone", "addr", a.Prefix.String(), "iface", a.Interface)
+			case !found:
+				m.log.Info("owned address removed by someone else", "addr", a.Prefix.String(), "iface", a.Interface)
+			case !m.noProto && proto != AddrProtocol:
+				m.log.Info("owned address replaced by someone else", "addr", a.Prefix.String(), "iface", a.Interface)
+			default:
+				continue
+			}
+			delete(m.addrs, k)
+		}
+	}
+	if len(m.routes) > 0 {
+		rs, err := m.h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Protocol: RouteProtocol},
+			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
+		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return fmt.Errorf("vip: list routes: %w", err)
+		}
+		if err == nil { // an interrupted dump may miss routes: prune nothing
+			for k, o := range m.routes {
+				if !slices.ContainsFunc(rs, func(r netlink.Route) bool { return sameRoute(o.nl, r) }) {
+					m.log.Info("owned route removed by someone else", "route", o.v.String())
+					delete(m.routes, k)
+				}
+			}
+		}
+	}
+	if len(m.rules) > 0 {
+		rs, err := m.h.RuleList(netlink.FAMILY_ALL)
+		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return fmt.Errorf("vip: list rules: %w", err)
+		}
+		if err == nil {
+			for k, o := range m.rules {
+				if !slices.ContainsFunc(rs, func(r netlink.Rule) bool { return sameRule(o.nl, r) }) {
+					m.log.Info("owned rule removed by someone else", "rule", o.v.String())
+					delete(m.rules, k)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sameRoute reports whether the kernel's route k is our route r, by the
+// kernel's own identity of a route (family, table, destination, metric,
+// tos). It errs on the side of "same": forgetting a route we own would
+// leave it behind after Close.
+func sameRoute(r, k netlink.Route) bool {
+	if r.Protocol != k.Protocol || r.Family != k.Family || r.Table != k.Table || r.Tos != k.Tos {
+		return false
+	}
+	prio := r.Priority
+	if prio == 0 && r.Family == netlink.FAMILY_V6 {
+		prio = 1024 // IP6_RT_PRIO_USER, the kernel's default IPv6 metric
+	}
+	return prio == k.Priority && ipNetString(r.Dst, r.Family) == ipNetString(k.Dst, k.Family)
+}
+
+func ipNetString(n *net.IPNet, fam int) string {
+	if n == nil {
+		if fam == netlink.FAMILY_V6 {
+			return "::/0"
+		}
+		return "0.0.0.0/0"
+	}
+	return n.String()
+}
+
+// sameRule reports whether the kernel's rule k is our rule r.
+func sameRule(r, k netlink.Rule) bool {
+	if k.Protocol != RouteProtocol || r.Family != k.Family || r.Table != k.Table ||
+		r.IifName != k.IifName || r.OifName != k.OifName {
+		return false
+	}
+	if r.Priority >= 0 && r.Priority != k.Priority {
+		return false
+	}
+	return ipNetString(r.Src, r.Family) == ipNetString(k.Src, k.Family) &&
+		ipNetString(r.Dst, r.Family) == ipNetString(k.Dst, k.Family)
+}
+
+// addrDump returns every address of family fam in the namespace with its
+// IFA_PROTO.
+func (m *Manager) addrDump(fam int) (map[addrKey]uint8, error) {
+	var err error
+	for range 3 { // a dump can be interrupted by concurrent changes
+		req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
+		req.AddData(nl.NewIfAddrmsg(fam))
+		req.Sockets = m.rt
+		var msgs [][]byte
+		msgs, err = req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWADDR)
+		if errors.Is(err, nl.ErrDumpInterrupted) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("vip: list addresses: %w", err)
+		}
+		out := make(map[addrKey]uint8, len(msgs))
+		for _, b := range msgs {
+			if len(b) < unix.SizeofIfAddrmsg {
+				continue
+			}
+			ifa := nl.DeserializeIfAddrmsg(b)
+			attrs, err := nl.ParseRouteAttr(b[unix.SizeofIfAddrmsg:])
+			if err != nil {
+				continue
+			}
+			var local, addr netip.Addr
+			var p uint8
+			for _, at := range attrs {
+				switch at.Attr.Type {
+				case unix.IFA_LOCAL:
+					local, _ = netip.AddrFromSlice(at.Value)
+				case unix.IFA_ADDRESS:
+					addr, _ = netip.AddrFromSlice(at.Value)
+				case ifaProto:
+					if len(at.Value) > 0 {
+						p = at.Value[0]
+					}
+				}
+			}
+			if !local.IsValid() {
+				local = addr
+			}
+			if !local.IsValid() {
+				continue
+			}
+			out[addrKey{int(ifa.Index), netip.PrefixFrom(local.Unmap(), int(ifa.Prefixlen))}] = p
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("vip: list addresses: %w", err)
+}
