@@ -8,14 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"slices"
 	"strings"
 
 	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netlink/nl"
-	"golang.org/x/sys/unix"
 )
 
 // Apply makes the addresses, routes and rules this Manager owns match
@@ -166,95 +162,4 @@ func (m *Manager) prune() error {
 		}
 	}
 	return nil
-}
-
-// sameRoute reports whether the kernel's route k is our route r, by the
-// kernel's own identity of a route (family, table, destination, metric,
-// tos). It errs on the side of "same": forgetting a route we own would
-// leave it behind after Close.
-func sameRoute(r, k netlink.Route) bool {
-	if r.Protocol != k.Protocol || r.Family != k.Family || r.Table != k.Table || r.Tos != k.Tos {
-		return false
-	}
-	prio := r.Priority
-	if prio == 0 && r.Family == netlink.FAMILY_V6 {
-		prio = 1024 // IP6_RT_PRIO_USER, the kernel's default IPv6 metric
-	}
-	return prio == k.Priority && ipNetString(r.Dst, r.Family) == ipNetString(k.Dst, k.Family)
-}
-
-func ipNetString(n *net.IPNet, fam int) string {
-	if n == nil {
-		if fam == netlink.FAMILY_V6 {
-			return "::/0"
-		}
-		return "0.0.0.0/0"
-	}
-	return n.String()
-}
-
-// sameRule reports whether the kernel's rule k is our rule r.
-func sameRule(r, k netlink.Rule) bool {
-	if k.Protocol != RouteProtocol || r.Family != k.Family || r.Table != k.Table ||
-		r.IifName != k.IifName || r.OifName != k.OifName {
-		return false
-	}
-	if r.Priority >= 0 && r.Priority != k.Priority {
-		return false
-	}
-	return ipNetString(r.Src, r.Family) == ipNetString(k.Src, k.Family) &&
-		ipNetString(r.Dst, r.Family) == ipNetString(k.Dst, k.Family)
-}
-
-// addrDump returns every address of family fam in the namespace with its
-// IFA_PROTO.
-func (m *Manager) addrDump(fam int) (map[addrKey]uint8, error) {
-	var err error
-	for range 3 { // a dump can be interrupted by concurrent changes
-		req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
-		req.AddData(nl.NewIfAddrmsg(fam))
-		req.Sockets = m.rt
-		var msgs [][]byte
-		msgs, err = req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWADDR)
-		if errors.Is(err, nl.ErrDumpInterrupted) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("vip: list addresses: %w", err)
-		}
-		out := make(map[addrKey]uint8, len(msgs))
-		for _, b := range msgs {
-			if len(b) < unix.SizeofIfAddrmsg {
-				continue
-			}
-			ifa := nl.DeserializeIfAddrmsg(b)
-			attrs, err := nl.ParseRouteAttr(b[unix.SizeofIfAddrmsg:])
-			if err != nil {
-				continue
-			}
-			var local, addr netip.Addr
-			var p uint8
-			for _, at := range attrs {
-				switch at.Attr.Type {
-				case unix.IFA_LOCAL:
-					local, _ = netip.AddrFromSlice(at.Value)
-				case unix.IFA_ADDRESS:
-					addr, _ = netip.AddrFromSlice(at.Value)
-				case ifaProto:
-					if len(at.Value) > 0 {
-						p = at.Value[0]
-					}
-				}
-			}
-			if !local.IsValid() {
-				local = addr
-			}
-			if !local.IsValid() {
-				continue
-			}
-			out[addrKey{int(ifa.Index), netip.PrefixFrom(local.Unmap(), int(ifa.Prefixlen))}] = p
-		}
-		return out, nil
-	}
-	return nil, fmt.Errorf("vip: list addresses: %w", err)
 }
