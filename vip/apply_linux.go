@@ -111,38 +111,63 @@ func (m *Manager) ownedSet() Set {
 // prune forgets the owned objects that are no longer in the kernel. m.mu
 // is held.
 func (m *Manager) prune() error {
+	miss, err := m.ownedMissing()
+	if err != nil {
+		return err
+	}
+	for _, k := range miss.addrs {
+		a := m.addrs[k]
+		m.log.Info("owned address gone", "addr", a.Prefix.String(), "iface", a.Interface)
+		delete(m.addrs, k)
+	}
+	for _, k := range miss.routes {
+		m.log.Info("owned route removed by someone else", "route", m.routes[k].v.String())
+		delete(m.routes, k)
+	}
+	for _, k := range miss.rules {
+		m.log.Info("owned rule removed by someone else", "rule", m.rules[k].v.String())
+		delete(m.rules, k)
+	}
+	return nil
+}
+
+// missing lists the owned objects the kernel no longer has, by their key
+// in m.addrs, m.routes and m.rules.
+type missing struct {
+	addrs         []addrKey
+	routes, rules []string
+}
+
+// ownedMissing reads the kernel back and returns the owned objects it no
+// longer has: an address whose interface was deleted (or recreated with a
+// new index), that is gone, or that is replaced by a copy not marked as
+// ours; a route or rule that is gone. An interrupted route or rule dump
+// reports none of its kind missing. m.mu is held.
+func (m *Manager) ownedMissing() (missing, error) {
+	var miss missing
 	if len(m.addrs) > 0 {
 		present, err := m.addrDump(netlink.FAMILY_ALL)
 		if err != nil {
-			return err
+			return miss, err
 		}
 		for k, a := range m.addrs {
 			l, err := m.h.LinkByName(a.Interface)
 			proto, found := present[k]
-			switch {
-			case err != nil || l.Attrs().Index != k.ifindex:
-				m.log.Info("interface of owned address gone", "addr", a.Prefix.String(), "iface", a.Interface)
-			case !found:
-				m.log.Info("owned address removed by someone else", "addr", a.Prefix.String(), "iface", a.Interface)
-			case !m.noProto && proto != AddrProtocol:
-				m.log.Info("owned address replaced by someone else", "addr", a.Prefix.String(), "iface", a.Interface)
-			default:
-				continue
+			if err != nil || l.Attrs().Index != k.ifindex || !found || (!m.noProto && proto != AddrProtocol) {
+				miss.addrs = append(miss.addrs, k)
 			}
-			delete(m.addrs, k)
 		}
 	}
 	if len(m.routes) > 0 {
 		rs, err := m.h.RouteListFiltered(netlink.FAMILY_ALL, &netlink.Route{Protocol: RouteProtocol},
 			netlink.RT_FILTER_TABLE|netlink.RT_FILTER_PROTOCOL)
 		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return fmt.Errorf("vip: list routes: %w", err)
+			return miss, fmt.Errorf("vip: list routes: %w", err)
 		}
-		if err == nil { // an interrupted dump may miss routes: prune nothing
+		if err == nil { // an interrupted dump may miss routes
 			for k, o := range m.routes {
 				if !slices.ContainsFunc(rs, func(r netlink.Route) bool { return sameRoute(o.nl, r) }) {
-					m.log.Info("owned route removed by someone else", "route", o.v.String())
-					delete(m.routes, k)
+					miss.routes = append(miss.routes, k)
 				}
 			}
 		}
@@ -150,16 +175,15 @@ func (m *Manager) prune() error {
 	if len(m.rules) > 0 {
 		rs, err := m.h.RuleList(netlink.FAMILY_ALL)
 		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
-			return fmt.Errorf("vip: list rules: %w", err)
+			return miss, fmt.Errorf("vip: list rules: %w", err)
 		}
 		if err == nil {
 			for k, o := range m.rules {
 				if !slices.ContainsFunc(rs, func(r netlink.Rule) bool { return sameRule(o.nl, r) }) {
-					m.log.Info("owned rule removed by someone else", "rule", o.v.String())
-					delete(m.rules, k)
+					miss.rules = append(miss.rules, k)
 				}
 			}
 		}
 	}
-	return nil
+	return miss, nil
 }

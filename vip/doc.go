@@ -34,6 +34,17 @@
 // is no longer marked as ours, so an identical address added by someone
 // else survives.
 //
+// # Events
+//
+// [Manager.Watch] subscribes to the kernel's link, address and route
+// notifications in the Manager's namespace (no polling) and reports links
+// added, going up or down and deleted, and the owned addresses and routes
+// that someone else removed (checked against a dump of the kernel before
+// they are reported, so the Manager's own changes never are). The channel
+// is bounded; a reader that falls behind makes the kernel's queue overrun,
+// after which Watch subscribes again, reads the state back, reports the
+// differences and a [Resynced] event. It ends with its context or Close.
+//
 // # Announcements
 //
 // [Manager.Announce] follows [AnnouncePolicy], keepalived-compatible: a

@@ -42,6 +42,7 @@ type Manager struct {
 
 	mu      sync.Mutex
 	closed  bool
+	done    chan struct{} // closed by Close: ends watchers
 	addrs   map[addrKey]Address
 	routes  map[string]owned[Route, netlink.Route]
 	rules   map[string]owned[Rule, netlink.Rule]
@@ -58,6 +59,7 @@ type Manager struct {
 		rulesAdded, rulesRemoved           atomic.Uint64
 		vmacsCreated, vmacsDeleted         atomic.Uint64
 		garps, nas, errors                 atomic.Uint64
+		watchResyncs, watchErrors          atomic.Uint64
 	}
 }
 
@@ -74,6 +76,7 @@ func New(cfg Config) (*Manager, error) {
 		parents: map[string]map[string]string{},
 		conns:   map[int]*packet.Conn{},
 		annc:    map[string]*announcer{},
+		done:    make(chan struct{}),
 	}
 	var err error
 	if cfg.NetNS != "" {
@@ -256,6 +259,7 @@ func (m *Manager) Close() error {
 	err := m.RemoveAll(context.Background())
 	m.mu.Lock()
 	m.closed = true
+	close(m.done)
 	// Cancel announcements started after RemoveAll stopped the others.
 	for k, a := range m.annc {
 		a.cancel()
@@ -290,5 +294,7 @@ func (m *Manager) Stats() Stats {
 		GARPsSent:       m.st.garps.Load(),
 		NAsSent:         m.st.nas.Load(),
 		Errors:          m.st.errors.Load(),
+		WatchResyncs:    m.st.watchResyncs.Load(),
+		WatchErrors:     m.st.watchErrors.Load(),
 	}
 }

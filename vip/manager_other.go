@@ -70,3 +70,8 @@ func (m *Manager) Apply(ctx context.Context, desired Set) (Changes, error) {
 
 // OwnedSet returns the zero Set on this platform.
 func (m *Manager) OwnedSet() Set { return Set{} }
+
+// Watch returns ErrNotSupported on this platform.
+func (m *Manager) Watch(ctx context.Context, cfg WatchConfig) (<-chan Event, error) {
+	return nil, ErrNotSupported
+}

@@ -227,6 +227,8 @@ type Stats struct {
 	GARPsSent       uint64 // ARP frames (requests and replies)
 	NAsSent         uint64 // unsolicited neighbour advertisements
 	Errors          uint64
+	WatchResyncs    uint64 // Watch subscribed again after an overrun or failure
+	WatchErrors     uint64 // netlink errors Watch saw (logged, not fatal)
 }
 
 // Controller is the method set of [Manager] that a daemon needs, so that
@@ -253,6 +255,8 @@ type Controller interface {
 	RemoveAll(ctx context.Context) error
 	Close() error
 	Stats() Stats
+	// Watch reports link events and owned objects removed by others.
+	Watch(ctx context.Context, cfg WatchConfig) (<-chan Event, error)
 }
 
 var _ Controller = (*Manager)(nil)

@@ -78,6 +78,15 @@ type Fake struct {
 	calls    []Call
 	failures map[string]error
 	st       vip.Stats
+	links    map[string]*link
+	nextIdx  int
+	watches  []*watch
+	done     chan struct{} // closed by Close
+}
+
+type link struct {
+	index int
+	up    bool
 }
 
 // New returns an empty Fake: nothing on the host, nothing owned.
@@ -89,6 +98,8 @@ func New() *Fake {
 		vmacs:    map[string]vip.VMAC{},
 		annc:     map[string][]netip.Addr{},
 		failures: map[string]error{},
+		links:    map[string]*link{},
+		done:     make(chan struct{}),
 	}
 }
 
@@ -181,18 +192,168 @@ func (f *Fake) ExternalAdd(s vip.Set) {
 }
 
 // ExternalRemove removes s from the host as someone else would (`ip addr
-// del` from outside), owned or not; the Fake forgets what it owned there.
+// del` from outside), owned or not; the Fake forgets what it owned there
+// (a Manager forgets it at its next Apply).
+//
+// Watchers get AddressRemoved and RouteRemoved for the owned ones, as
+// from a Manager.
 func (f *Fake) ExternalRemove(s vip.Set) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	var evs []vip.Event
 	for _, a := range s.Addresses {
-		delete(f.addrs, aid(canonical(a)))
+		a = canonical(a)
+		if e, ok := f.addrs[aid(a)]; ok && e.owned {
+			evs = append(evs, f.addrRemoved(e.v))
+		}
+		delete(f.addrs, aid(a))
 	}
 	for _, r := range s.Routes {
+		if e, ok := f.routes[routeKey(r)]; ok && e.owned {
+			evs = append(evs, vip.Event{Kind: vip.RouteRemoved, Route: e.v})
+		}
 		delete(f.routes, routeKey(r))
 	}
 	for _, r := range s.Rules {
 		delete(f.rules, ruleKey(r))
+	}
+	f.mu.Unlock()
+	for _, e := range evs {
+		f.Emit(e)
+	}
+}
+
+// addrRemoved is the AddressRemoved event of a. f.mu is held.
+func (f *Fake) addrRemoved(a vip.Address) vip.Event {
+	e := vip.Event{Kind: vip.AddressRemoved, Interface: a.Interface, Address: a}
+	if l := f.links[a.Interface]; l != nil {
+		e.Index = l.index
+	}
+	return e
+}
+
+// SetLink makes the link name exist and be up (up and running) or down,
+// and tells watchers: LinkAdded for a new link (with a new index), LinkUp
+// or LinkDown for a change.
+func (f *Fake) SetLink(name string, up bool) {
+	f.mu.Lock()
+	l := f.links[name]
+	var e vip.Event
+	switch {
+	case l == nil:
+		f.nextIdx++
+		l = &link{index: f.nextIdx, up: up}
+		f.links[name] = l
+		e = vip.Event{Kind: vip.LinkAdded, Interface: name, Index: l.index, Up: up}
+	case l.up != up:
+		l.up = up
+		e = vip.Event{Kind: vip.LinkDown, Interface: name, Index: l.index}
+		if up {
+			e = vip.Event{Kind: vip.LinkUp, Interface: name, Index: l.index, Up: true}
+		}
+	}
+	f.mu.Unlock()
+	if e.Kind != 0 {
+		f.Emit(e)
+	}
+}
+
+// DeleteLink deletes the link name and the addresses on it, and tells
+// watchers: LinkDeleted, then AddressRemoved for each owned address.
+func (f *Fake) DeleteLink(name string) {
+	f.mu.Lock()
+	l := f.links[name]
+	if l == nil {
+		f.mu.Unlock()
+		return
+	}
+	delete(f.links, name)
+	evs := []vip.Event{{Kind: vip.LinkDeleted, Interface: name, Index: l.index}}
+	var gone []vip.Address
+	for k, e := range f.addrs {
+		if e.v.Interface == name {
+			if e.owned {
+				gone = append(gone, e.v)
+			}
+			delete(f.addrs, k)
+		}
+	}
+	slices.SortFunc(gone, func(x, y vip.Address) int { return strings.Compare(x.String(), y.String()) })
+	for _, a := range gone {
+		ev := vip.Event{Kind: vip.AddressRemoved, Interface: name, Index: l.index, Address: a}
+		evs = append(evs, ev)
+	}
+	f.mu.Unlock()
+	for _, e := range evs {
+		f.Emit(e)
+	}
+}
+
+type watch struct {
+	ch     chan vip.Event
+	done   chan struct{} // closed when the watch ends, before ch
+	mu     sync.Mutex
+	closed bool
+}
+
+// Watch is [vip.Manager.Watch] on the model: the channel receives the
+// events of SetLink, DeleteLink, ExternalRemove and Emit until ctx is done
+// or the Fake is closed, then it is closed. cfg.Existing reports the links
+// made with SetLink as LinkAdded first.
+func (f *Fake) Watch(ctx context.Context, cfg vip.WatchConfig) (<-chan vip.Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record(Call{Method: "Watch"}, true); err != nil {
+		return nil, err
+	}
+	n := cfg.Buffer
+	if n <= 0 {
+		n = 64
+	}
+	var initial []vip.Event
+	if cfg.Existing {
+		for name, l := range f.links {
+			initial = append(initial, vip.Event{Kind: vip.LinkAdded, Interface: name, Index: l.index, Up: l.up})
+		}
+		slices.SortFunc(initial, func(x, y vip.Event) int { return x.Index - y.Index })
+	}
+	w := &watch{ch: make(chan vip.Event, max(n, len(initial))), done: make(chan struct{})}
+	for _, e := range initial {
+		w.ch <- e
+	}
+	f.watches = append(f.watches, w)
+	fdone := f.done
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-fdone:
+		}
+		close(w.done)
+		w.mu.Lock()
+		w.closed = true
+		close(w.ch)
+		w.mu.Unlock()
+		f.mu.Lock()
+		f.watches = slices.DeleteFunc(f.watches, func(x *watch) bool { return x == w })
+		f.mu.Unlock()
+	}()
+	return w.ch, nil
+}
+
+// Emit sends e to every running watch, waiting while a watch's channel is
+// full (as a Manager's watcher does) until that watch ends.
+func (f *Fake) Emit(e vip.Event) {
+	f.mu.Lock()
+	ws := slices.Clone(f.watches)
+	f.mu.Unlock()
+	for _, w := range ws {
+		w.mu.Lock()
+		if !w.closed {
+			select {
+			case w.ch <- e:
+			case <-w.done:
+			}
+		}
+		w.mu.Unlock()
 	}
 }
 
@@ -559,6 +720,7 @@ func (f *Fake) Close() error {
 	if !f.closed {
 		f.removeAll()
 		f.closed = true
+		close(f.done)
 	}
 	return nil
 }

@@ -167,3 +167,74 @@ func TestFakeCallsAnnounceVMAC(t *testing.T) {
 		t.Errorf("Methods after ResetCalls (-want +got):\n%s", diff)
 	}
 }
+
+func TestFakeWatch(t *testing.T) {
+	ctx := context.Background()
+	f := viptest.New()
+	f.SetLink("eth0", true)
+	ch, err := f.Watch(ctx, vip.WatchConfig{Existing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := vip.Address{Prefix: netip.MustParsePrefix("192.0.2.100/24"), Interface: "eth0"}
+	r := vip.Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), Gateway: netip.MustParseAddr("192.0.2.2")}
+	if _, err := f.Apply(ctx, vip.Set{Addresses: []vip.Address{a}, Routes: []vip.Route{r}}); err != nil {
+		t.Fatal(err)
+	}
+	f.SetLink("eth0", false)
+	f.SetLink("eth0", false) // no change, no event
+	f.ExternalRemove(vip.Set{Routes: []vip.Route{r}})
+	f.SetLink("eth0", true)
+	f.DeleteLink("eth0")
+	f.SetLink("eth0", false)
+	f.Emit(vip.Event{Kind: vip.Resynced})
+	want := []vip.Event{
+		{Kind: vip.LinkAdded, Interface: "eth0", Index: 1, Up: true},
+		{Kind: vip.LinkDown, Interface: "eth0", Index: 1},
+		{Kind: vip.RouteRemoved, Route: r},
+		{Kind: vip.LinkUp, Interface: "eth0", Index: 1, Up: true},
+		{Kind: vip.LinkDeleted, Interface: "eth0", Index: 1},
+		{Kind: vip.AddressRemoved, Interface: "eth0", Index: 1, Address: a},
+		{Kind: vip.LinkAdded, Interface: "eth0", Index: 2},
+		{Kind: vip.Resynced},
+	}
+	var got []vip.Event
+	for range want {
+		got = append(got, <-ch)
+	}
+	if diff := cmp.Diff(want, got, cmpNetip); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+
+	// A watch ends with its context; Close ends the others, also one whose
+	// reader stopped reading with Emit waiting on it.
+	cctx, cancel := context.WithCancel(ctx)
+	ch2, err := f.Watch(cctx, vip.WatchConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	for range ch2 {
+	}
+	full, err := f.Watch(ctx, vip.WatchConfig{Buffer: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Emit(vip.Event{Kind: vip.Resynced}) // fills full (and ch)
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		f.Emit(vip.Event{Kind: vip.Resynced}) // waits on full
+	}()
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	<-emitted
+	for range full {
+	}
+	for range ch {
+	}
+	if _, err := f.Watch(ctx, vip.WatchConfig{}); !errors.Is(err, vip.ErrClosed) {
+		t.Errorf("Watch after Close = %v, want ErrClosed", err)
+	}
+}
