@@ -64,7 +64,14 @@ func (m *Manager) addLocked(a Address) (bool, error) {
 		m.log.Info("address already present, not taking ownership", "addr", a.Prefix.String(), "iface", a.Interface)
 		return false, nil
 	}
+	if a.NoAccept {
+		// Filtered before it exists, so it never accepts traffic.
+		if err := m.filterAdd(a.Prefix.Addr()); err != nil {
+			return false, m.fail(fmt.Errorf("vip: add %s: %w", a, err))
+		}
+	}
 	if err := m.addAddr(key.ifindex, a); err != nil {
+		err = errors.Join(err, m.unfilter(a))
 		if errors.Is(err, unix.EEXIST) {
 			m.st.addrsPre.Add(1)
 			return false, nil
@@ -170,16 +177,37 @@ func (m *Manager) removeAddr(key addrKey) error {
 			if found {
 				m.log.Info("address replaced by someone else, not removing", "addr", a.Prefix.String(), "iface", a.Interface)
 			}
-			return nil
+			return m.unfilter(a)
 		}
 	}
 	na := &netlink.Addr{IPNet: ipNet(a.Prefix), LinkIndex: key.ifindex}
 	if err := m.h.AddrDel(nil, na); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENODEV) {
+		// Still there: it stays filtered until RemoveAll or Close.
 		return m.fail(fmt.Errorf("vip: remove %s: %w", a, err))
 	}
 	m.st.addrsRemoved.Add(1)
 	m.log.Info("address removed", "addr", a.Prefix.String(), "iface", a.Interface)
-	return nil
+	return m.unfilter(a)
+}
+
+// forgetAddr drops the owned address under key that the kernel no longer
+// has (its interface was deleted, someone removed it). m.mu is held.
+func (m *Manager) forgetAddr(key addrKey) error {
+	a, ok := m.addrs[key]
+	if !ok {
+		return nil
+	}
+	delete(m.addrs, key)
+	return m.unfilter(a)
+}
+
+// unfilter takes a, which is no longer owned, out of the NoAccept filter.
+// m.mu is held.
+func (m *Manager) unfilter(a Address) error {
+	if !a.NoAccept {
+		return nil
+	}
+	return m.fail(m.filterDel(a.Prefix.Addr()))
 }
 
 // Owned returns the addresses this Manager added and still owns.

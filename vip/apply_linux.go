@@ -118,7 +118,9 @@ func (m *Manager) prune() error {
 	for _, k := range miss.addrs {
 		a := m.addrs[k]
 		m.log.Info("owned address gone", "addr", a.Prefix.String(), "iface", a.Interface)
-		delete(m.addrs, k)
+		if err := m.forgetAddr(k); err != nil {
+			return err
+		}
 	}
 	for _, k := range miss.routes {
 		m.log.Info("owned route removed by someone else", "route", m.routes[k].v.String())

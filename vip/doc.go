@@ -45,6 +45,16 @@
 // after which Watch subscribes again, reads the state back, reports the
 // differences and a [Resynced] event. It ends with its context or Close.
 //
+// # Accept mode
+//
+// An [Address] with NoAccept (keepalived's no_accept, vrrp_strict) is put
+// in an nftables inet table the Manager owns ([Config.FilterTable],
+// "keepalived-go" by default) before it is added: the table's input chain
+// drops what is sent to the address and is not VRRP. The table is created
+// through netlink (google/nftables, no nft command) with the first such
+// address in the Manager's namespace and deleted with the last, by
+// RemoveAll and by Close.
+//
 // # Announcements
 //
 // [Manager.Announce] follows [AnnouncePolicy], keepalived-compatible: a

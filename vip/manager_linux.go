@@ -50,6 +50,7 @@ type Manager struct {
 	parents map[string]map[string]string // parent -> sysctl -> old value
 	conns   map[int]*packet.Conn
 	annc    map[string]*announcer
+	filt    filter
 
 	wg sync.WaitGroup
 
@@ -60,6 +61,7 @@ type Manager struct {
 		vmacsCreated, vmacsDeleted         atomic.Uint64
 		garps, nas, errors                 atomic.Uint64
 		watchResyncs, watchErrors          atomic.Uint64
+		filtered                           atomic.Uint64
 	}
 }
 
@@ -244,6 +246,7 @@ func (m *Manager) RemoveAll(ctx context.Context) error {
 	for k := range m.vmacs {
 		errs = append(errs, m.deleteVMAC(k))
 	}
+	errs = append(errs, m.filterUninstall())
 	return errors.Join(errs...)
 }
 
@@ -260,6 +263,7 @@ func (m *Manager) Close() error {
 	m.mu.Lock()
 	m.closed = true
 	close(m.done)
+	err = errors.Join(err, m.filterClose())
 	// Cancel announcements started after RemoveAll stopped the others.
 	for k, a := range m.annc {
 		a.cancel()
@@ -296,5 +300,6 @@ func (m *Manager) Stats() Stats {
 		Errors:          m.st.errors.Load(),
 		WatchResyncs:    m.st.watchResyncs.Load(),
 		WatchErrors:     m.st.watchErrors.Load(),
+		Filtered:        m.st.filtered.Load(),
 	}
 }

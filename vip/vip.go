@@ -40,6 +40,15 @@ type Address struct {
 	// DAD enables IPv6 duplicate address detection. By default a virtual
 	// IPv6 address is added with IFA_F_NODAD, as keepalived does.
 	DAD bool
+	// NoAccept drops the traffic to the address that is not VRRP (IP
+	// protocol 112), as keepalived does for a master that is not in
+	// accept mode (no_accept, vrrp_strict; RFC 5798 Accept_Mode false):
+	// the address is added to a set of the Manager's nftables table (see
+	// Config.FilterTable) before it is added to the interface, and leaves
+	// it when it is removed. IPv6 neighbour solicitations and
+	// advertisements to the address still pass. Only an address the
+	// Manager adds (owns) is filtered.
+	NoAccept bool
 }
 
 func (a Address) String() string {
@@ -181,6 +190,20 @@ type Config struct {
 	Announce AnnouncePolicy
 	// Logger receives operational logs. If nil, logs are discarded.
 	Logger *slog.Logger
+	// FilterTable is the name of the nftables inet table holding the
+	// NoAccept filter. The Manager creates it when it adds the first
+	// NoAccept address (replacing a table of that name left by an earlier
+	// run) and deletes it when the last one goes, and on RemoveAll and
+	// Close. Managers that share a namespace must use different names. If
+	// empty, "keepalived-go".
+	FilterTable string
+}
+
+func (c Config) filterTable() string {
+	if c.FilterTable == "" {
+		return "keepalived-go"
+	}
+	return c.FilterTable
 }
 
 func (c Config) logger() *slog.Logger {
@@ -229,6 +252,7 @@ type Stats struct {
 	Errors          uint64
 	WatchResyncs    uint64 // Watch subscribed again after an overrun or failure
 	WatchErrors     uint64 // netlink errors Watch saw (logged, not fatal)
+	Filtered        uint64 // addresses currently in the NoAccept filter
 }
 
 // Controller is the method set of [Manager] that a daemon needs, so that

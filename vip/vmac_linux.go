@@ -109,12 +109,6 @@ func (m *Manager) deleteVMAC(name string) error {
 		return nil
 	}
 	delete(m.vmacs, name)
-	// Addresses on it vanish with it.
-	for k, a := range m.addrs {
-		if a.Interface == name {
-			delete(m.addrs, k)
-		}
-	}
 	var errs []error
 	if l, err := m.h.LinkByName(name); err == nil {
 		// Its announcement socket dies with it: close it rather than keep
@@ -125,6 +119,12 @@ func (m *Manager) deleteVMAC(name string) error {
 		}
 		if err := m.h.LinkDel(l); err != nil {
 			errs = append(errs, fmt.Errorf("vip: delete vmac %s: %w", name, err))
+		}
+	}
+	// Addresses on it vanished with it.
+	for k, a := range m.addrs {
+		if a.Interface == name {
+			errs = append(errs, m.forgetAddr(k))
 		}
 	}
 	m.st.vmacsDeleted.Add(1)

@@ -729,5 +729,26 @@ func (f *Fake) Close() error {
 func (f *Fake) Stats() vip.Stats {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.st
+	st := f.st
+	st.Filtered = uint64(len(f.filtered()))
+	return st
+}
+
+// Filtered returns the addresses a Manager would hold in its NoAccept
+// filter: those of the owned addresses with NoAccept, sorted.
+func (f *Fake) Filtered() []netip.Addr {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.filtered()
+}
+
+func (f *Fake) filtered() []netip.Addr {
+	var out []netip.Addr
+	for _, e := range f.addrs {
+		if e.owned && e.v.NoAccept && !slices.Contains(out, e.v.Prefix.Addr()) {
+			out = append(out, e.v.Prefix.Addr())
+		}
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out
 }

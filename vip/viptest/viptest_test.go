@@ -86,8 +86,18 @@ func TestFakeApply(t *testing.T) {
 			t.Errorf("%s: OwnedSet (-want +got):\n%s", s.name, diff)
 		}
 	}
+	na := vip.Address{Prefix: netip.MustParsePrefix("192.0.2.150/24"), Interface: "eth0", NoAccept: true}
+	if err := f.Add(ctx, na); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.Filtered(); !cmp.Equal(got, []netip.Addr{na.Prefix.Addr()}, cmpNetip) {
+		t.Errorf("Filtered = %v, want [%v]", got, na.Prefix.Addr())
+	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
+	}
+	if got := f.Filtered(); len(got) != 0 {
+		t.Errorf("Filtered after Close = %v", got)
 	}
 	// Only the operator's address is left on the host.
 	if diff := cmp.Diff(vip.Set{Addresses: []vip.Address{op}}, f.Host(), cmpNetip); diff != "" {
@@ -96,7 +106,7 @@ func TestFakeApply(t *testing.T) {
 	if _, err := f.Apply(ctx, vip.Set{}); !errors.Is(err, vip.ErrClosed) {
 		t.Errorf("Apply after Close = %v, want ErrClosed", err)
 	}
-	want := vip.Stats{AddrsAdded: 3, AddrsRemoved: 2, AddrsPreexisted: 2, RoutesAdded: 1, RoutesRemoved: 1, RulesAdded: 1, RulesRemoved: 1}
+	want := vip.Stats{AddrsAdded: 4, AddrsRemoved: 3, AddrsPreexisted: 2, RoutesAdded: 1, RoutesRemoved: 1, RulesAdded: 1, RulesRemoved: 1}
 	if diff := cmp.Diff(want, f.Stats()); diff != "" {
 		t.Errorf("Stats (-want +got):\n%s", diff)
 	}
