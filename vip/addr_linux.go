@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
@@ -106,11 +107,36 @@ func (m *Manager) addAddr(ifindex int, a Address) error {
 	msg.Scope = a.Scope
 	req.AddData(msg)
 	req.AddData(nl.NewRtAttr(unix.IFA_LOCAL, ip.AsSlice()))
-	req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, ip.AsSlice()))
+	if a.Peer.IsValid() {
+		req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, a.Peer.Addr().Unmap().AsSlice()))
+	} else {
+		req.AddData(nl.NewRtAttr(unix.IFA_ADDRESS, ip.AsSlice()))
+	}
 	var flags uint32
+	for _, f := range []struct {
+		on   bool
+		flag uint32
+	}{
+		{a.NoPrefixRoute, unix.IFA_F_NOPREFIXROUTE},
+		{a.HomeAddress, unix.IFA_F_HOMEADDRESS},
+		{a.ManageTempAddr, unix.IFA_F_MANAGETEMPADDR},
+		{a.AutoJoin, unix.IFA_F_MCAUTOJOIN},
+	} {
+		if f.on {
+			flags |= f.flag
+		}
+	}
+	if a.PreferredLft != 0 {
+		ci := &nl.IfaCacheInfo{}
+		ci.Valid = ^uint32(0) // forever
+		if a.PreferredLft > 0 {
+			ci.Prefered = uint32(a.PreferredLft / time.Second)
+		}
+		req.AddData(nl.NewRtAttr(unix.IFA_CACHEINFO, ci.Serialize()))
+	}
 	if ip.Is4() {
 		brd := a.Broadcast
-		if !brd.IsValid() && a.Prefix.Bits() < 31 {
+		if !brd.IsValid() && !a.Peer.IsValid() && a.Prefix.Bits() < 31 {
 			b4 := ip.As4()
 			mask := ^uint32(0) >> a.Prefix.Bits()
 			v := uint32(b4[0])<<24 | uint32(b4[1])<<16 | uint32(b4[2])<<8 | uint32(b4[3]) | mask
@@ -181,6 +207,9 @@ func (m *Manager) removeAddr(key addrKey) error {
 		}
 	}
 	na := &netlink.Addr{IPNet: ipNet(a.Prefix), LinkIndex: key.ifindex}
+	if a.Peer.IsValid() {
+		na.Peer = ipNet(netip.PrefixFrom(a.Peer.Addr().Unmap(), a.Peer.Bits()))
+	}
 	if err := m.h.AddrDel(nil, na); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENODEV) {
 		// Still there: it stays filtered until RemoveAll or Close.
 		return m.fail(fmt.Errorf("vip: remove %s: %w", a, err))

@@ -142,8 +142,36 @@ func (r Route) key() string {
 }
 
 func (r Route) validate() error {
+	var errs []error
 	if !r.Dst.IsValid() {
-		return fmt.Errorf("vip: route %s: invalid destination", r)
+		errs = append(errs, errors.New("invalid destination"))
+	}
+	hops := r.Nexthops.All()
+	if len(hops) > 0 && (r.Gateway.IsValid() || r.Interface != "") {
+		errs = append(errs, errors.New("gateway or interface given with nexthops"))
+	}
+	for _, h := range hops {
+		if !h.Gateway.IsValid() && h.Interface == "" {
+			errs = append(errs, errors.New("nexthop without gateway or interface"))
+		}
+		if h.Weight < 0 || h.Weight > 256 || len(h.Interface) > 255 {
+			errs = append(errs, fmt.Errorf("nexthop weight %d not in 1..256", h.Weight))
+		}
+	}
+	if r.Type > RouteThrow {
+		errs = append(errs, fmt.Errorf("unknown type %v", r.Type))
+	}
+	if r.Type != RouteUnicast && (r.Gateway.IsValid() || len(hops) > 0) {
+		errs = append(errs, fmt.Errorf("a %v route has no gateway", r.Type))
+	}
+	if r.SrcPrefix.IsValid() && r.Dst.IsValid() && r.SrcPrefix.Addr().Is4() != r.Dst.Addr().Is4() {
+		errs = append(errs, errors.New("source prefix of another family"))
+	}
+	if r.SrcPrefix.IsValid() && len(hops) > 0 {
+		errs = append(errs, errors.New("source prefix and nexthops together are not supported"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("vip: route %s: %w", r, errors.Join(errs...))
 	}
 	return nil
 }
@@ -152,8 +180,23 @@ func (r Route) validate() error {
 func (r Rule) key() string { return r.String() }
 
 func (r Rule) validate() error {
+	var errs []error
 	if r.Table == 0 {
-		return fmt.Errorf("vip: rule %s: table required", r)
+		errs = append(errs, errors.New("table required"))
+	}
+	for _, p := range []PortRange{r.Sport, r.Dport} {
+		if p.End != 0 && p.End < p.Start {
+			errs = append(errs, fmt.Errorf("port range %d-%d is reversed", p.Start, p.End))
+		}
+	}
+	if r.UIDRange.End < r.UIDRange.Start {
+		errs = append(errs, fmt.Errorf("uid range %d-%d is reversed", r.UIDRange.Start, r.UIDRange.End))
+	}
+	if r.Suppress && (r.SuppressPrefixlen < 0 || r.SuppressPrefixlen > 128) {
+		errs = append(errs, fmt.Errorf("suppress_prefixlength %d not in 0..128", r.SuppressPrefixlen))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("vip: rule %s: %w", r, errors.Join(errs...))
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ func TestPlan(t *testing.T) {
 	r1Src := vip.Route{Dst: netip.MustParsePrefix("203.0.113.0/24"), Gateway: netip.MustParseAddr("192.0.2.2"), Src: netip.MustParseAddr("192.0.2.100")}
 	u1 := vip.Rule{From: netip.MustParsePrefix("192.0.2.100/32"), Table: 100, Priority: 1000}
 	u2 := vip.Rule{To: netip.MustParsePrefix("2001:db8:2::/48"), Table: 100}
+	hop := func(gw string, w int) vip.Nexthop { return vip.Nexthop{Gateway: netip.MustParseAddr(gw), Weight: w} }
+	mp1 := vip.Route{Dst: netip.MustParsePrefix("198.51.100.0/24"), Nexthops: vip.NewNexthops(hop("192.0.2.2", 1), hop("192.0.2.3", 2))}
+	mp1Again := vip.Route{Dst: netip.MustParsePrefix("198.51.100.0/24"), Nexthops: vip.NewNexthops(hop("192.0.2.2", 1), hop("192.0.2.3", 2))}
+	mp2 := vip.Route{Dst: netip.MustParsePrefix("198.51.100.0/24"), Nexthops: vip.NewNexthops(hop("192.0.2.2", 1), hop("192.0.2.4", 2))}
 	bad := vip.Address{Prefix: netip.MustParsePrefix("192.0.2.9/24")} // no interface
 
 	tests := []struct {
@@ -88,6 +92,17 @@ func TestPlan(t *testing.T) {
 			},
 		},
 		{
+			name:    "a changed next hop replaces the route",
+			owned:   vip.Set{Routes: []vip.Route{mp1}},
+			desired: vip.Set{Routes: []vip.Route{mp2}},
+			want:    []vip.Op{{Kind: vip.OpRemoveRoute, Route: mp1}, {Kind: vip.OpAddRoute, Route: mp2}},
+		},
+		{
+			name:    "equal next hop lists are the same route",
+			owned:   vip.Set{Routes: []vip.Route{mp1}},
+			desired: vip.Set{Routes: []vip.Route{mp1Again}},
+		},
+		{
 			name:    "IPv4-mapped address is the IPv4 address",
 			owned:   vip.Set{Addresses: []vip.Address{a3}},
 			desired: vip.Set{Addresses: []vip.Address{mapped}},
@@ -127,6 +142,19 @@ func TestSetValidate(t *testing.T) {
 			Routes:    []vip.Route{{}},
 			Rules:     []vip.Rule{{Priority: 5}},
 		}, want: []string{"given twice", "empty interface", "invalid destination", "table required"}},
+		{name: "route and rule options", set: vip.Set{
+			Addresses: []vip.Address{
+				{Prefix: netip.MustParsePrefix("192.0.2.5/32"), Interface: "eth0", Peer: netip.MustParsePrefix("2001:db8::1/128")},
+				{Prefix: netip.MustParsePrefix("192.0.2.6/32"), Interface: "eth0", PreferredLft: -5},
+			},
+			Routes: []vip.Route{
+				{Dst: netip.MustParsePrefix("203.0.113.0/24"), Type: vip.RouteBlackhole, Gateway: netip.MustParseAddr("192.0.2.2")},
+				{Dst: netip.MustParsePrefix("203.0.113.0/24"), Gateway: netip.MustParseAddr("192.0.2.2"), Nexthops: vip.NewNexthops(vip.Nexthop{Weight: 300})},
+				{Dst: netip.MustParsePrefix("2001:db8:1::/48"), SrcPrefix: netip.MustParsePrefix("192.0.2.0/24")},
+			},
+			Rules: []vip.Rule{{Table: 1, Dport: vip.PortRange{Start: 90, End: 80}, Suppress: true, SuppressPrefixlen: 200}},
+		}, want: []string{"peer must have", "negative preferred lifetime", "has no gateway", "with nexthops",
+			"without gateway or interface", "not in 1..256", "another family", "reversed", "not in 0..128"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,3 +188,25 @@ func TestOpString(t *testing.T) {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func TestNexthops(t *testing.T) {
+	hops := []vip.Nexthop{
+		{Gateway: netip.MustParseAddr("192.0.2.2"), Weight: 1},
+		{Gateway: netip.MustParseAddr("2001:db8::2"), Interface: "eth1", Weight: 256},
+		{Interface: "veth-long-name0"},
+	}
+	n := vip.NewNexthops(hops...)
+	if diff := cmp.Diff(hops, n.All(), cmp.Comparer(func(x, y netip.Addr) bool { return x == y })); diff != "" {
+		t.Errorf("All (-want +got):\n%s", diff)
+	}
+	if n.Len() != 3 || !n.Equal(vip.NewNexthops(hops...)) || n.Equal(vip.NewNexthops(hops[:2]...)) {
+		t.Errorf("Len/Equal wrong for %v", n.All())
+	}
+	if (vip.Nexthops{}).Len() != 0 || vip.NewNexthops() != (vip.Nexthops{}) {
+		t.Error("the empty list is not the zero value")
+	}
+	r := vip.Route{Dst: netip.MustParsePrefix("198.51.100.0/24"), Type: vip.RouteUnicast, Nexthops: n}
+	if got, want := r.String(), "198.51.100.0/24 nexthop via 192.0.2.2 weight 1 nexthop via 2001:db8::2 dev eth1 weight 256 nexthop dev veth-long-name0 weight 1"; got != want {
+		t.Errorf("String = %q, want %q", got, want)
+	}
+}

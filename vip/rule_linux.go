@@ -47,6 +47,25 @@ func toNetlinkRule(r Rule) netlink.Rule {
 		nr.Dst = ipNet(r.To.Masked())
 	}
 	nr.IifName, nr.OifName = r.IifName, r.OifName
+	nr.Mark = r.FWMark
+	if r.FWMask != 0 {
+		mask := r.FWMask
+		nr.Mask = &mask
+	}
+	nr.IPProto = int(r.IPProto)
+	if r.Sport != (PortRange{}) {
+		nr.Sport = netlink.NewRulePortRange(r.Sport.Start, r.Sport.end())
+	}
+	if r.Dport != (PortRange{}) {
+		nr.Dport = netlink.NewRulePortRange(r.Dport.Start, r.Dport.end())
+	}
+	if r.UIDRange != (UIDRange{}) {
+		nr.UIDRange = netlink.NewRuleUIDRange(r.UIDRange.Start, r.UIDRange.End)
+	}
+	if r.Suppress {
+		nr.SuppressPrefixlen = r.SuppressPrefixlen
+	}
+	nr.Invert = r.Not
 	return *nr
 }
 
@@ -72,7 +91,7 @@ func (m *Manager) removeRule(key string) error {
 // sameRule reports whether the kernel's rule k is our rule r.
 func sameRule(r, k netlink.Rule) bool {
 	if k.Protocol != RouteProtocol || r.Family != k.Family || r.Table != k.Table ||
-		r.IifName != k.IifName || r.OifName != k.OifName {
+		r.IifName != k.IifName || r.OifName != k.OifName || r.Mark != k.Mark || r.Invert != k.Invert {
 		return false
 	}
 	if r.Priority >= 0 && r.Priority != k.Priority {
