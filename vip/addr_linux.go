@@ -72,7 +72,9 @@ func (m *Manager) addLocked(a Address) (bool, error) {
 		}
 	}
 	if err := m.addAddr(key.ifindex, a); err != nil {
-		err = errors.Join(err, m.unfilter(a))
+		if uerr := m.unfilter(a); uerr != nil {
+			m.log.Warn("unfilter after a failed add", "addr", a.Prefix.String(), "err", uerr)
+		}
 		if errors.Is(err, unix.EEXIST) {
 			m.st.addrsPre.Add(1)
 			return false, nil
@@ -236,7 +238,10 @@ func (m *Manager) unfilter(a Address) error {
 	if !a.NoAccept {
 		return nil
 	}
-	return m.fail(m.filterDel(a.Prefix.Addr()))
+	if err := m.filterDel(a.Prefix.Addr()); err != nil {
+		return m.fail(fmt.Errorf("vip: unfilter %s: %w", a, err))
+	}
+	return nil
 }
 
 // Owned returns the addresses this Manager added and still owns.

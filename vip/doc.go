@@ -65,8 +65,25 @@
 //
 // # Concurrency
 //
-// A Manager is safe for concurrent use. Announce starts one goroutine per
-// interface for the delayed bursts; StopAnnounce and Close end it.
+// Every method of a [Manager] is safe for concurrent use; the ones that
+// change the system (Apply, Add, Remove, the route, rule and VMAC
+// methods, RemoveAll, Close) are serialized, and Stats never blocks. The
+// Manager has no callbacks: Announce runs one goroutine per interface for
+// the delayed bursts and refresh (StopAnnounce, a new Announce on the
+// interface, RemoveAll and Close end it), and Watch one goroutine per call
+// that delivers on a channel. A Watch reader may call any method,
+// including Close, while it handles an event: the watcher never holds the
+// Manager's lock while it waits on the channel. Close returns once every
+// goroutine it started has ended; methods called after it return
+// [ErrClosed] ([net.ErrClosed]), except Remove, RemoveRoute, RemoveRule,
+// DeleteVMAC, StopAnnounce, Owned and Stats, which have nothing left to
+// do. The same holds for viptest.Fake.
+//
+// # Errors
+//
+// Error strings start with "vip: " once. ErrClosed is net.ErrClosed; on
+// other systems every method returns [ErrNotSupported], which wraps
+// errors.ErrUnsupported, as do the errors of a kernel without nf_tables.
 //
 // # Linux
 //

@@ -44,13 +44,22 @@ func (m *Manager) nft() (*nftables.Conn, error) {
 	return c, nil
 }
 
-// nftErr wraps err; a kernel without nf_tables makes it also match
+// nftErr wraps err (without the "vip: " prefix, which the exported
+// method's error adds); a kernel without nf_tables makes it also match
 // errors.ErrUnsupported.
 func nftErr(op string, err error) error {
 	if errors.Is(err, unix.EPROTONOSUPPORT) || errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.EOPNOTSUPP) {
-		err = errors.Join(err, errors.ErrUnsupported)
+		return fmt.Errorf("nftables %s: %w (%w)", op, err, errors.ErrUnsupported)
 	}
-	return fmt.Errorf("vip: nftables %s: %w", op, err)
+	return fmt.Errorf("nftables %s: %w", op, err)
+}
+
+// vipErr prefixes an unprefixed internal error with "vip: ".
+func vipErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("vip: %w", err)
 }
 
 func setElem(ip netip.Addr) []nftables.SetElement {

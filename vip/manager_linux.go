@@ -246,7 +246,7 @@ func (m *Manager) RemoveAll(ctx context.Context) error {
 	for k := range m.vmacs {
 		errs = append(errs, m.deleteVMAC(k))
 	}
-	errs = append(errs, m.filterUninstall())
+	errs = append(errs, vipErr(m.filterUninstall()))
 	return errors.Join(errs...)
 }
 
@@ -263,7 +263,7 @@ func (m *Manager) Close() error {
 	m.mu.Lock()
 	m.closed = true
 	close(m.done)
-	err = errors.Join(err, m.filterClose())
+	err = errors.Join(err, vipErr(m.filterClose()))
 	// Cancel announcements started after RemoveAll stopped the others.
 	for k, a := range m.annc {
 		a.cancel()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 )
 
 // Set is a desired set of virtual addresses, routes and rules, as given to
@@ -48,6 +49,19 @@ func (s Set) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// problems is the list of what is wrong with one object, on one line.
+type problems []error
+
+func (p problems) Error() string {
+	s := make([]string, len(p))
+	for i, e := range p {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "; ")
+}
+
+func (p problems) Unwrap() []error { return p }
 
 // OpKind is the kind of one change [Plan] asks for. The zero value is
 // invalid.
@@ -171,7 +185,7 @@ func (r Route) validate() error {
 		errs = append(errs, errors.New("source prefix and nexthops together are not supported"))
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("vip: route %s: %w", r, errors.Join(errs...))
+		return fmt.Errorf("vip: route %s: %w", r, problems(errs))
 	}
 	return nil
 }
@@ -196,7 +210,7 @@ func (r Rule) validate() error {
 		errs = append(errs, fmt.Errorf("suppress_prefixlength %d not in 0..128", r.SuppressPrefixlen))
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("vip: rule %s: %w", r, errors.Join(errs...))
+		return fmt.Errorf("vip: rule %s: %w", r, problems(errs))
 	}
 	return nil
 }

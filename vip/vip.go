@@ -5,16 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"strings"
 	"time"
 )
 
-// ErrNotSupported is returned on platforms other than Linux.
-var ErrNotSupported = errors.New("vip: not supported on this platform")
+// ErrNotSupported is returned on platforms other than Linux. It wraps
+// [errors.ErrUnsupported], as do the errors of a kernel without a needed
+// feature (nf_tables for NoAccept).
+var ErrNotSupported = fmt.Errorf("vip: %w on this platform", errors.ErrUnsupported)
 
-// ErrClosed is returned by a Manager after Close.
-var ErrClosed = errors.New("vip: manager closed")
+// ErrClosed is returned by a Manager after Close. It is [net.ErrClosed],
+// as in the suite's other packages.
+var ErrClosed = net.ErrClosed
 
 // RouteProtocol is the routing protocol number (rtm_protocol) with which the
 // Manager marks the routes and rules it adds, so that they can be told apart
@@ -103,7 +107,7 @@ func (a Address) validate() error {
 		errs = append(errs, errors.New("preferred lifetime too long (use zero for forever)"))
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("vip: address %s: %w", a, errors.Join(errs...))
+		return fmt.Errorf("vip: address %s: %w", a, problems(errs))
 	}
 	return nil
 }
