@@ -181,6 +181,7 @@ func TestIntegrationRuleOptions(t *testing.T) {
 		{Table: unix.RT_TABLE_MAIN, Priority: 2003, Suppress: true, SuppressPrefixlen: 0},
 		{Table: 100, Priority: 2004, From: netip.MustParsePrefix("192.0.2.0/24"), Not: true},
 		{Table: 100, Priority: 2005, IPv6: true, FWMark: 0x20},
+		{Priority: 2006, L3mdev: true, IifName: "eth0"},
 	}
 	if _, err := m.Apply(ctx, vip.Set{Rules: rules}); err != nil {
 		t.Fatal(err)
@@ -213,11 +214,19 @@ func TestIntegrationRuleOptions(t *testing.T) {
 		{2003, func(r netlink.Rule) bool { return r.SuppressPrefixlen == 0 && r.Table == unix.RT_TABLE_MAIN }},
 		{2004, func(r netlink.Rule) bool { return r.Invert && r.Src != nil && r.Src.String() == "192.0.2.0/24" }},
 		{2005, func(r netlink.Rule) bool { return r.Family == netlink.FAMILY_V6 && r.Mark == 0x20 }},
+		{2006, func(r netlink.Rule) bool { return r.IifName == "eth0" && r.Table == 0 }},
 	}
 	for _, c := range checks {
 		if r := byPrio[c.prio]; !c.ok(r) {
 			t.Errorf("rule %d read back as %+v", c.prio, r)
 		}
+	}
+	// netlink.Rule has no l3mdev: ip(8) reads FRA_L3MDEV back.
+	if out := a.Run(t, "ip", "rule", "show", "pref", "2006"); !strings.Contains(out, "iif eth0 lookup [l3mdev-table] proto keepalived") {
+		t.Errorf("l3mdev rule read back as %q", out)
+	}
+	if ch, err := m.Apply(ctx, vip.Set{Rules: rules}); err != nil || len(ch.Ops)+len(ch.Present) != 0 {
+		t.Errorf("second Apply = %v, %v; want no operations", ch, err)
 	}
 	if err := m.RemoveAll(ctx); err != nil {
 		t.Fatal(err)

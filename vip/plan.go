@@ -195,7 +195,12 @@ func (r Rule) key() string { return r.String() }
 
 func (r Rule) validate() error {
 	var errs []error
-	if r.Table == 0 {
+	switch {
+	case r.L3mdev && r.Table != 0:
+		errs = append(errs, errors.New("l3mdev takes no table"))
+	case r.L3mdev && (r.IPProto != 0 || r.Sport != (PortRange{}) || r.Dport != (PortRange{}) || r.UIDRange != (UIDRange{}) || r.Suppress):
+		errs = append(errs, errors.New("l3mdev with ipproto, ports, uidrange or suppress_prefixlength is not supported"))
+	case r.Table == 0 && !r.L3mdev:
 		errs = append(errs, errors.New("table required"))
 	}
 	for _, p := range []PortRange{r.Sport, r.Dport} {

@@ -152,8 +152,9 @@ func TestSetValidate(t *testing.T) {
 				{Dst: netip.MustParsePrefix("203.0.113.0/24"), Gateway: netip.MustParseAddr("192.0.2.2"), Nexthops: vip.NewNexthops(vip.Nexthop{Weight: 300})},
 				{Dst: netip.MustParsePrefix("2001:db8:1::/48"), SrcPrefix: netip.MustParsePrefix("192.0.2.0/24")},
 			},
-			Rules: []vip.Rule{{Table: 1, Dport: vip.PortRange{Start: 90, End: 80}, Suppress: true, SuppressPrefixlen: 200}},
-		}, want: []string{"peer must have", "negative preferred lifetime", "has no gateway", "with nexthops",
+			Rules: []vip.Rule{{Table: 1, Dport: vip.PortRange{Start: 90, End: 80}, Suppress: true, SuppressPrefixlen: 200},
+				{L3mdev: true, Table: 5}, {L3mdev: true, IPProto: 6}},
+		}, want: []string{"l3mdev takes no table", "l3mdev with ipproto", "peer must have", "negative preferred lifetime", "has no gateway", "with nexthops",
 			"without gateway or interface", "not in 1..256", "another family", "reversed", "not in 0..128"}},
 	}
 	for _, tt := range tests {

@@ -293,6 +293,11 @@ type Rule struct {
 	SuppressPrefixlen int
 	// Not inverts the rule's selectors (not).
 	Not bool
+	// L3mdev looks the packet up in the table of the L3 master device
+	// (VRF) of its interface (l3mdev), instead of Table, which must be
+	// zero. Such a rule takes From, To, IifName, OifName, FWMark/FWMask,
+	// Priority, IPv6 and Not only.
+	L3mdev bool
 }
 
 // PortRange is an inclusive range of ports; Start alone is one port.
@@ -341,6 +346,9 @@ func (r Rule) String() string {
 	}
 	if r.Suppress {
 		s += fmt.Sprintf(" suppress_prefixlength %d", r.SuppressPrefixlen)
+	}
+	if r.L3mdev {
+		s += " l3mdev"
 	}
 	return s
 }
