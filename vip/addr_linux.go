@@ -184,11 +184,13 @@ func (m *Manager) Remove(ctx context.Context, a Address) error {
 	a.Prefix = netip.PrefixFrom(a.Prefix.Addr().Unmap(), a.Prefix.Bits())
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	l, err := m.link(a.Interface)
-	if err != nil {
-		return m.fail(err)
+	// By name, not index: the interface may be gone (or recreated) since.
+	for k, o := range m.addrs {
+		if o.Interface == a.Interface && k.prefix == a.Prefix {
+			return m.removeAddr(k)
+		}
 	}
-	return m.removeAddr(addrKey{l.Attrs().Index, a.Prefix})
+	return nil
 }
 
 func (m *Manager) removeAddr(key addrKey) error {

@@ -36,6 +36,19 @@ func TestIntegrationErrorConventions(t *testing.T) {
 			t.Errorf("%s after Close = %v, want net.ErrClosed", name, err)
 		}
 	}
+	// Nothing is owned any more: the removing methods have nothing to do.
+	for name, err := range map[string]error{
+		"Remove":      m.Remove(ctx, vip.Address{Prefix: netip.MustParsePrefix("192.0.2.100/24"), Interface: "eth0"}),
+		"RemoveRoute": m.RemoveRoute(ctx, vip.Route{Dst: netip.MustParsePrefix("203.0.113.0/24")}),
+		"RemoveRule":  m.RemoveRule(ctx, vip.Rule{Table: 100}),
+		"DeleteVMAC":  m.DeleteVMAC(ctx, "vrrp.1"),
+		"RemoveAll":   m.RemoveAll(ctx),
+		"Close":       m.Close(),
+	} {
+		if err != nil {
+			t.Errorf("%s after Close = %v, want nil", name, err)
+		}
+	}
 	if _, err := m.Apply(ctx, vip.Set{}); !errors.Is(err, vip.ErrClosed) {
 		t.Errorf("Apply after Close = %v, want net.ErrClosed", err)
 	}

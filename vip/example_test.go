@@ -62,3 +62,31 @@ func ExamplePlan() {
 	// ip addr del 192.0.2.100/24 dev eth0
 	// ip addr add 192.0.2.101/24 dev eth0
 }
+
+// Follow link state and put back owned addresses and routes that someone
+// else removed, until ctx ends.
+func ExampleManager_Watch() {
+	m, err := vip.New(vip.Config{NetNS: "/run/netns/example"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer m.Close()
+	ctx := context.Background()
+	desired := vip.Set{Addresses: []vip.Address{{Prefix: netip.MustParsePrefix("192.0.2.100/24"), Interface: "eth0"}}}
+	events, err := m.Watch(ctx, vip.WatchConfig{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for e := range events {
+		switch e.Kind {
+		case vip.LinkUp, vip.LinkAdded, vip.AddressRemoved, vip.RouteRemoved, vip.Resynced:
+			if _, err := m.Apply(ctx, desired); err != nil {
+				fmt.Println(err)
+			}
+		case vip.LinkDown, vip.LinkDeleted:
+			fmt.Println(e) // e.g. track the interface: lower the priority
+		}
+	}
+}
