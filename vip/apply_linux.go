@@ -152,10 +152,23 @@ func (m *Manager) ownedMissing() (missing, error) {
 		if err != nil {
 			return miss, err
 		}
+		links, err := m.h.LinkList()
+		if err != nil && !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return miss, fmt.Errorf("vip: list links: %w", err)
+		}
+		index := make(map[string]int, len(links))
+		for _, l := range links {
+			index[l.Attrs().Name] = l.Attrs().Index
+		}
 		for k, a := range m.addrs {
-			l, err := m.h.LinkByName(a.Interface)
+			idx, ok := index[a.Interface]
+			if !ok && err != nil { // an interrupted dump may miss the link
+				if l, lerr := m.h.LinkByName(a.Interface); lerr == nil {
+					idx, ok = l.Attrs().Index, true
+				}
+			}
 			proto, found := present[k]
-			if err != nil || l.Attrs().Index != k.ifindex || !found || (!m.noProto && proto != AddrProtocol) {
+			if !ok || idx != k.ifindex || !found || (!m.noProto && proto != AddrProtocol) {
 				miss.addrs = append(miss.addrs, k)
 			}
 		}
