@@ -3,10 +3,11 @@ package vip_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/nux-root/keepalived-go/internal/testutil"
 )
 
-// TestMain fails the run if a Manager leaves a goroutine behind.
+// TestMain fails the run if a Manager leaves a goroutine or a file
+// descriptor (netlink, nftables, packet socket) behind.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyNoLeaks(m)
 }

@@ -62,3 +62,16 @@ func (m *Manager) Close() error { return nil }
 
 // Stats returns zero counters on this platform.
 func (m *Manager) Stats() Stats { return Stats{} }
+
+// Apply returns ErrNotSupported on this platform.
+func (m *Manager) Apply(ctx context.Context, desired Set) (Changes, error) {
+	return Changes{}, ErrNotSupported
+}
+
+// OwnedSet returns the zero Set on this platform.
+func (m *Manager) OwnedSet() Set { return Set{} }
+
+// Watch returns ErrNotSupported on this platform.
+func (m *Manager) Watch(ctx context.Context, cfg WatchConfig) (<-chan Event, error) {
+	return nil, ErrNotSupported
+}

@@ -429,3 +429,24 @@ func TestIntegrationAnnounceConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestIntegrationRemoveAfterLinkGone: Remove of an owned address whose
+// interface was deleted is not an error and forgets it.
+func TestIntegrationRemoveAfterLinkGone(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, _ := testutil.NewPair(t)
+	a.Run(t, "ip", "link", "add", "d0", "type", "veth", "peer", "name", "d0p")
+	m := newManager(t, a, vip.AnnouncePolicy{})
+	ctx := context.Background()
+	x := vip.Address{Prefix: netip.MustParsePrefix("198.51.100.1/24"), Interface: "d0"}
+	if err := m.Add(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	a.Run(t, "ip", "link", "del", "d0")
+	if err := m.Remove(ctx, x); err != nil {
+		t.Errorf("Remove after the link was deleted = %v", err)
+	}
+	if got := m.Owned(); len(got) != 0 {
+		t.Errorf("Owned = %v, want none", got)
+	}
+}
