@@ -1,11 +1,14 @@
 package main
 
+// This file owns the state dumps: the SIGUSR1 text dump (keepalived.data)
+// and the SIGUSR2 JSON dump, from a snapshot the daemon's loop takes.
+
 import (
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,44 +41,40 @@ type stateDump struct {
 	LVS       []string       `json:"lvs,omitempty"`
 }
 
+// snapshot is the daemon's state. On the loop.
 func (d *daemon) snapshot() stateDump {
-	d.mu.Lock()
-	insts := make([]*instance, 0, len(d.insts))
-	for _, i := range d.insts {
-		insts = append(insts, i)
-	}
-	l := d.lvs
-	d.mu.Unlock()
-	s := stateDump{Time: time.Now(), Started: d.start, Config: d.opt.ConfigFile}
-	for _, i := range insts {
-		i.mu.Lock()
+	s := stateDump{Time: d.sys.clock.Now(), Started: d.start, Config: d.opt.ConfigFile}
+	for _, n := range d.instanceNames() {
+		i := d.insts[n]
 		id := instanceDump{
 			Name: i.name, VRID: int(i.vcfg.VRID), Interface: i.cfg.Interface, State: i.state.String(), Since: i.since,
 			BasePriority: int(i.vcfg.Priority), AdvertInterval: i.vcfg.AdvertInterval.String(), Version: i.vcfg.Version,
-			Source: i.vcfg.Source.String(),
+			Source: i.vcfg.Source.String(), VIPs: slices.Clone(i.vips),
 		}
-		for _, a := range i.addrs {
-			id.VIPs = append(id.VIPs, a.String())
-		}
-		for a := range i.installed {
+		for _, a := range i.vm.Owned() {
 			id.Installed = append(id.Installed, a.String())
 		}
-		i.mu.Unlock()
-		sort.Strings(id.Installed)
+		slices.Sort(id.Installed)
 		id.Priority = int(i.inst.Priority())
 		id.Stats = i.inst.Stats()
 		s.Instances = append(s.Instances, id)
 	}
-	sort.Slice(s.Instances, func(a, b int) bool { return s.Instances[a].Name < s.Instances[b].Name })
-	if l != nil {
-		s.LVS = l.dump()
+	if d.lvs != nil {
+		s.LVS = d.lvs.dump()
 	}
 	return s
 }
 
 // writeDump writes the text dump (keepalived.data) or the JSON dump.
+// The snapshot is taken on the loop, the file written by the caller.
 func (d *daemon) writeDump(asJSON bool) {
-	s := d.snapshot()
+	var s stateDump
+	if !d.call(func(done func()) {
+		s = d.snapshot()
+		done()
+	}) {
+		return
+	}
 	var path string
 	var data []byte
 	if asJSON {

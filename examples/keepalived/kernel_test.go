@@ -54,7 +54,6 @@ virtual_server 192.0.2.10 80 {
 `
 	c := parse(t, confText)
 	d := newDaemon(slog.New(slog.NewTextHandler(os.Stderr, nil)), options{Check: true, ScriptTimeout: time.Second, ConfigID: "test"}, newMetrics())
-	d.met.d = d
 	d.run(c)
 	stopped := false
 	defer func() {

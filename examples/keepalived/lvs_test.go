@@ -2,20 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nux-root/keepalived-go/check"
 	"github.com/nux-root/keepalived-go/ipvs"
-	"github.com/nux-root/keepalived-go/ipvs/ipvstest"
-	"github.com/nux-root/keepalived-go/vrrp"
 )
 
 const lvsConf = `
@@ -174,13 +176,24 @@ func TestLVSWithoutIPVS(t *testing.T) {
 	}
 }
 
-// TestLVSFakeKernel drives the LVS part against the in-memory IPVS model:
-// services applied, the sync daemon following the VRRP state, and
-// everything removed at shutdown.
+// TestLVSFakeKernel drives the LVS part against the in-memory IPVS model
+// through the fake system: services applied once the checkers settle, the
+// sync daemon following VI_1 (MASTER alone, BACKUP once a higher-priority
+// peer appears), and everything removed at shutdown.
 func TestLVSFakeKernel(t *testing.T) {
-	c := parse(t, `
+	synctest.Test(t, func(t *testing.T) {
+		td, c := newTestDaemon(t, `
 global_defs {
     lvs_sync_daemon eth0 VI_1 id 5
+}
+vrrp_instance VI_1 {
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        192.0.2.100/24
+    }
 }
 virtual_server 192.0.2.10 80 {
     lb_algo rr
@@ -193,60 +206,161 @@ virtual_server 192.0.2.10 80 {
     }
 }
 `)
-	k := ipvstest.NewKernel()
-	mgr, err := ipvs.New(k, ipvs.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := newDaemon(slog.New(slog.DiscardHandler), options{Check: true, ScriptTimeout: time.Second}, nil)
-	d.lvs = newLVS(d)
-	d.lvs.mgr = mgr
-	d.mu.Lock()
-	d.cfg = c
-	d.lvs.apply(c)
-	d.mu.Unlock()
-	ctx := t.Context()
-	key := ipvs.TCPService(netip.MustParseAddrPort("192.0.2.10:80"))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+		k := td.f.kernel
+		ctx := context.Background()
+		roles := func() []string {
+			ds, err := k.Daemons(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, d := range ds {
+				out = append(out, fmt.Sprintf("%s %s %d", d.Role, d.Interface, d.SyncID))
+			}
+			return out
+		}
+		td.run(c)
+		time.Sleep(time.Second) // the settle delay (lvsSettle) passes
+		synctest.Wait()
+		key := ipvs.TCPService(netip.MustParseAddrPort("192.0.2.10:80"))
 		st, err := k.State(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if svc, ok := st.Service(key); ok && len(svc.Destinations) == 2 {
-			break
-		}
-		if time.Now().After(deadline) {
+		if svc, ok := st.Service(key); !ok || len(svc.Destinations) != 2 {
 			t.Fatalf("service not applied: %+v", st)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	roles := func() []string {
-		ds, err := k.Daemons(ctx)
-		if err != nil {
+		if diff := cmp.Diff([]string{"backup eth0 5"}, roles()); diff != "" {
+			t.Errorf("sync daemons as BACKUP (-want +got):\n%s", diff)
+		}
+		time.Sleep(5 * time.Second) // master down interval: VI_1 becomes MASTER
+		synctest.Wait()
+		if diff := cmp.Diff([]string{"master eth0 5"}, roles()); diff != "" {
+			t.Errorf("sync daemons as MASTER (-want +got):\n%s", diff)
+		}
+		stopPeer := runPeer(t, td.f, 200)
+		time.Sleep(5 * time.Second) // the peer's master down interval, then VI_1 yields
+		synctest.Wait()
+		if diff := cmp.Diff([]string{"backup eth0 5"}, roles()); diff != "" {
+			t.Errorf("sync daemons after a higher-priority peer (-want +got):\n%s", diff)
+		}
+		td.shutdown()
+		stopPeer()
+		st, _ = k.State(ctx)
+		if len(st.Services) != 0 {
+			t.Errorf("services left after shutdown: %+v", st.Services)
+		}
+		if r := roles(); len(r) != 0 {
+			t.Errorf("sync daemons left after shutdown: %v", r)
+		}
+	})
+}
+
+// TestLVSHealthFake: FILE_CHECK results drive the real servers through
+// the health policy: a failed server leaves the table (notify_down), the
+// quorum falls and the sorry server takes over (quorum_down), and both
+// come back (notify_up, quorum_up); the dump shows the services.
+func TestLVSHealthFake(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		f1, f2 := filepath.Join(dir, "rs1"), filepath.Join(dir, "rs2")
+		for _, f := range []string{f1, f2} {
+			if err := os.WriteFile(f, []byte("0\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		td, c := newTestDaemon(t, `
+track_file rs1 {
+    file `+f1+`
+    weight 0
+}
+track_file rs2 {
+    file `+f2+`
+    weight 0
+}
+virtual_server 192.0.2.10 80 {
+    delay_loop 1
+    lb_algo wrr
+    lb_kind DR
+    protocol TCP
+    quorum 3
+    quorum_up /bin/qup
+    quorum_down /bin/qdown
+    sorry_server 198.51.100.9 80
+    real_server 198.51.100.1 80 {
+        weight 2
+        notify_up "/bin/up rs1"
+        notify_down "/bin/down rs1"
+        FILE_CHECK {
+            track_file rs1
+            weight 0
+        }
+    }
+    real_server 198.51.100.2 80 {
+        weight 1
+        FILE_CHECK {
+            track_file rs2
+            weight 0
+        }
+    }
+}
+`)
+		key := ipvs.TCPService(netip.MustParseAddrPort("192.0.2.10:80"))
+		dests := func() []string {
+			st, err := td.f.kernel.State(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc, ok := st.Service(key)
+			if !ok {
+				return nil
+			}
+			var out []string
+			for _, d := range svc.Destinations {
+				out = append(out, fmt.Sprintf("%s w%d", d.Addr, d.Weight))
+			}
+			return out
+		}
+		td.run(c)
+		settle(3 * time.Second)
+		if diff := cmp.Diff([]string{"198.51.100.1:80 w2", "198.51.100.2:80 w1"}, dests()); diff != "" {
+			t.Errorf("healthy real servers (-want +got):\n%s", diff)
+		}
+		td.f.takeScripts()
+		if err := os.WriteFile(f1, []byte("1\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var out []string
-		for _, d := range ds {
-			out = append(out, fmt.Sprintf("%s %s %d", d.Role, d.Interface, d.SyncID))
+		settle(5 * time.Second)
+		if diff := cmp.Diff([]string{"198.51.100.9:80 w1"}, dests()); diff != "" {
+			t.Errorf("below quorum (-want +got):\n%s", diff)
 		}
-		return out
-	}
-	d.lvs.vrrpState("VI_1", vrrp.StateMaster)
-	if diff := cmp.Diff([]string{"master eth0 5"}, roles()); diff != "" {
-		t.Errorf("sync daemons as MASTER (-want +got):\n%s", diff)
-	}
-	d.lvs.vrrpState("OTHER", vrrp.StateBackup)
-	d.lvs.vrrpState("VI_1", vrrp.StateBackup)
-	if diff := cmp.Diff([]string{"backup eth0 5"}, roles()); diff != "" {
-		t.Errorf("sync daemons as BACKUP (-want +got):\n%s", diff)
-	}
-	d.shutdown()
-	st, _ := k.State(ctx)
-	if len(st.Services) != 0 {
-		t.Errorf("services left after shutdown: %+v", st.Services)
-	}
-	if r := roles(); len(r) != 0 {
-		t.Errorf("sync daemons left after shutdown: %v", r)
-	}
+		if diff := cmp.Diff([]string{"/bin/down rs1", "/bin/qdown"}, sorted(td.f.takeScripts())); diff != "" {
+			t.Errorf("scripts when rs1 fails (-want +got):\n%s", diff)
+		}
+		var dump stateDump
+		td.call(func(done func()) { dump = td.snapshot(); done() })
+		if len(dump.LVS) == 0 || !strings.Contains(dump.LVS[0], "quorum_up=false") {
+			t.Errorf("dump LVS = %q, want quorum down", dump.LVS)
+		}
+		if err := os.WriteFile(f1, []byte("0\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		settle(5 * time.Second)
+		if diff := cmp.Diff([]string{"198.51.100.1:80 w2", "198.51.100.2:80 w1"}, dests()); diff != "" {
+			t.Errorf("recovered real servers (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff([]string{"/bin/qup", "/bin/up rs1"}, sorted(td.f.takeScripts())); diff != "" {
+			t.Errorf("scripts when rs1 recovers (-want +got):\n%s", diff)
+		}
+		td.shutdown()
+		if got := dests(); got != nil {
+			t.Errorf("real servers left after shutdown: %v", got)
+		}
+	})
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
 }

@@ -164,7 +164,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	d := newDaemon(log, opt, met)
 	if met != nil {
-		met.d = d
 		stop, err := met.serve(f.metricsAddr, log)
 		if err != nil {
 			log.Error("metrics", "err", err)

@@ -1,5 +1,10 @@
 package main
 
+// This file owns the daemon's Prometheus metrics: counters the daemon's
+// parts increment, and a collector that reads the running instances'
+// counters at scrape time from the list the daemon's loop publishes, so a
+// scrape never waits for the loop.
+
 import (
 	"context"
 	"errors"
@@ -7,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,10 +22,11 @@ import (
 )
 
 // metrics are the daemon's Prometheus metrics, on a private registry.
-// Every method is safe on a nil *metrics (metrics disabled).
+// Every method is safe on a nil *metrics (metrics disabled) and on any
+// goroutine.
 type metrics struct {
-	d   *daemon
-	reg *prometheus.Registry
+	reg   *prometheus.Registry
+	insts atomic.Pointer[[]instanceView]
 
 	transitions *prometheus.CounterVec
 	vipOps      *prometheus.CounterVec
@@ -135,9 +142,23 @@ func (m *metrics) reload(ok bool) {
 	}
 }
 
+// reloadRefused counts a reload refused because the file did not parse.
 func (m *metrics) reloadRefused() {
 	if m != nil {
 		m.refused.Inc()
+	}
+}
+
+// instanceView is what the collector reads of a running instance.
+type instanceView struct {
+	name, iface string
+	inst        *vrrp.Instance
+}
+
+// publish replaces the running instances the collector reads.
+func (m *metrics) publish(v []instanceView) {
+	if m != nil {
+		m.insts.Store(&v)
 	}
 }
 
@@ -162,20 +183,14 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c collector) Collect(ch chan<- prometheus.Metric) {
-	d := c.m.d
-	if d == nil {
+	p := c.m.insts.Load()
+	if p == nil {
 		return
 	}
-	d.mu.Lock()
-	insts := make([]*instance, 0, len(d.insts))
-	for _, i := range d.insts {
-		insts = append(insts, i)
-	}
-	d.mu.Unlock()
-	for _, i := range insts {
+	for _, i := range *p {
 		st := i.inst.Stats()
 		n := i.name
-		ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, float64(i.inst.State()), n, strconv.Itoa(int(i.inst.VRID())), i.key.Iface)
+		ch <- prometheus.MustNewConstMetric(descState, prometheus.GaugeValue, float64(i.inst.State()), n, strconv.Itoa(int(i.inst.VRID())), i.iface)
 		ch <- prometheus.MustNewConstMetric(descPrio, prometheus.GaugeValue, float64(i.inst.Priority()), n)
 		ch <- prometheus.MustNewConstMetric(descSent, prometheus.CounterValue, float64(st.AdvertsSent), n)
 		ch <- prometheus.MustNewConstMetric(descRecv, prometheus.CounterValue, float64(st.AdvertsReceived), n)

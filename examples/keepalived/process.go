@@ -1,50 +1,22 @@
 package main
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/nux-root/keepalived-go/internal/config"
 )
 
-// This file implements track_process by polling /proc (keepalived follows
+// This file owns track_process matching: which processes of a scan
+// (system.processes, /proc) are instances of a tracked process, the
+// quorum, and the fork/terminate delay debouncing. keepalived follows
 // process events through the proc connector; polling needs no privilege
-// beyond reading /proc).
-
-const trackProcessPrefix = "process:"
+// beyond reading /proc. The polling itself is in track.go.
 
 // procInfo is one running process: its name (comm) and command line.
 type procInfo struct {
 	comm string
 	argv []string
-}
-
-// scanProcs reads every process in root (normally /proc).
-func scanProcs(root string) []procInfo {
-	ents, err := os.ReadDir(root)
-	if err != nil {
-		return nil
-	}
-	var out []procInfo
-	for _, e := range ents {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		comm, err := os.ReadFile(filepath.Join(root, e.Name(), "comm"))
-		if err != nil {
-			continue
-		}
-		cmd, _ := os.ReadFile(filepath.Join(root, e.Name(), "cmdline"))
-		var argv []string
-		if len(cmd) > 0 {
-			argv = strings.Split(string(bytes.TrimSuffix(cmd, []byte{0})), "\x00")
-		}
-		out = append(out, procInfo{comm: strings.TrimSpace(string(comm)), argv: argv})
-	}
-	return out
 }
 
 // matchProcess reports whether p is an instance of the tracked process:
@@ -133,69 +105,6 @@ func (s *procState) step(tp *config.TrackProcess, raw bool, now time.Time) bool 
 	}
 	s.up, s.pending = raw, false
 	return true
-}
-
-// pollProcesses follows the tracked processes of every instance.
-func (d *daemon) pollProcesses() {
-	states := map[string]*procState{}
-	d.every(500*time.Millisecond, func() {
-		d.mu.Lock()
-		tracking := false
-		for _, i := range d.insts {
-			tracking = tracking || len(i.procs) > 0
-		}
-		d.mu.Unlock()
-		if !tracking {
-			return
-		}
-		procs := scanProcs("/proc")
-		now := time.Now()
-		d.mu.Lock()
-		cfg := d.cfg
-		var insts []*instance
-		for _, i := range d.insts {
-			if len(i.procs) > 0 {
-				insts = append(insts, i)
-			}
-		}
-		for ti := range cfg.TrackProcesses {
-			tp := &cfg.TrackProcesses[ti]
-			n := countMatches(tp, procs)
-			raw := processUp(tp, n)
-			st, ok := states[tp.Name]
-			changed := false
-			if !ok {
-				st = &procState{up: raw}
-				states[tp.Name] = st
-				changed = !raw // objects start up in vrrp
-			} else {
-				changed = st.step(tp, raw, now)
-			}
-			// Asserted on every poll, so that instances started since
-			// (reload) follow the debounced state too.
-			d.setProcess(insts, tp.Name, st.up, n, changed)
-		}
-		d.mu.Unlock()
-	})
-}
-
-// setProcess reports a tracked process's state. Called with d.mu held.
-func (d *daemon) setProcess(insts []*instance, name string, up bool, n int, changed bool) {
-	for _, i := range insts {
-		for _, p := range i.procs {
-			if p == name {
-				if changed {
-					d.log.Info("tracked process", "process", name, "up", up, "count", n, "instance", i.name)
-				}
-				i.inst.SetTracked(trackProcessPrefix+name, up)
-			}
-		}
-	}
-}
-
-// countProcesses counts the running instances of a tracked process.
-func countProcesses(tp *config.TrackProcess) int {
-	return countMatches(tp, scanProcs("/proc"))
 }
 
 // countMatches counts the processes of procs that are instances of tp.

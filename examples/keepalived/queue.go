@@ -1,10 +1,14 @@
 package main
 
+// This file owns queue, the daemon's one concurrency primitive: the
+// daemon's loop, each instance's worker and the LVS worker are queues.
+
 import "sync"
 
 // queue is an unbounded FIFO of functions run by one worker goroutine, so
 // that callbacks which must return quickly (vrrp's OnTransition, check's
 // OnTransition) can hand work off without blocking and without dropping it.
+// Its mutex is the only one in the daemon.
 type queue struct {
 	mu     sync.Mutex
 	items  []func()
@@ -20,12 +24,12 @@ func newQueue() *queue {
 	return q
 }
 
-// push queues f; it is dropped after close.
-func (q *queue) push(f func()) {
+// push queues f and reports whether it did: after close f is dropped.
+func (q *queue) push(f func()) bool {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return
+		return false
 	}
 	q.items = append(q.items, f)
 	q.mu.Unlock()
@@ -33,6 +37,7 @@ func (q *queue) push(f func()) {
 	case q.wake <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // close runs what is queued, then ends the worker and waits for it.

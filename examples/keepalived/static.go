@@ -1,5 +1,9 @@
 package main
 
+// This file owns the static_ipaddress, static_routes and static_rules:
+// added at start, reconciled on reload, removed on exit (only what was
+// added). It belongs to the daemon's loop.
+
 import (
 	"context"
 	"time"
@@ -8,13 +12,9 @@ import (
 	"github.com/nux-root/keepalived-go/vip"
 )
 
-// static owns the static_ipaddress, static_routes and static_rules: added
-// at start, reconciled on reload, removed on exit (only what was added).
+// static is the running static part.
 type static struct {
-	vm     *vip.Manager
-	addrs  map[vip.Address]bool
-	routes map[vip.Route]bool
-	rules  map[vip.Rule]bool
+	vm vip.Controller
 }
 
 // staticItems translates the static blocks of c.
@@ -32,7 +32,7 @@ func staticItems(c *config.Config) ([]vip.Address, []vip.Route, []vip.Rule, []er
 }
 
 // applyStatic makes the static addresses, routes and rules those of c.
-// Called with d.mu held.
+// On the loop.
 func (d *daemon) applyStatic(c *config.Config) {
 	addrs, routes, rules, errs := staticItems(c)
 	for _, err := range errs {
@@ -42,40 +42,29 @@ func (d *daemon) applyStatic(c *config.Config) {
 		if len(addrs)+len(routes)+len(rules) == 0 {
 			return
 		}
-		vm, err := vip.New(vip.Config{NetNS: d.opt.NetNS, Logger: d.log.With("component", "static")})
+		vm, err := d.sys.newVIP(vip.Config{Logger: d.log.With("component", "static")})
 		if err != nil {
 			d.log.Error("static addresses", "err", err)
 			return
 		}
-		d.static = &static{vm: vm, addrs: map[vip.Address]bool{}, routes: map[vip.Route]bool{}, rules: map[vip.Rule]bool{}}
+		d.static = &static{vm: vm}
 	}
-	s := d.static
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	// Removals first (rules and routes before the addresses they may
-	// use), then additions in the opposite order.
-	prune(s.rules, rules, func(r vip.Rule) {
-		d.met.vipOp("remove_rule", logErr(d.log, "removing static rule", s.vm.RemoveRule(ctx, r)))
-	})
-	prune(s.routes, routes, func(r vip.Route) {
-		d.met.vipOp("remove_route", logErr(d.log, "removing static route", s.vm.RemoveRoute(ctx, r)))
-	})
-	prune(s.addrs, addrs, func(a vip.Address) {
-		d.met.vipOp("remove", logErr(d.log, "removing static address", s.vm.Remove(ctx, a)))
-	})
-	install(s.addrs, addrs, func(a vip.Address) error {
-		err := logErr(d.log, "adding static address", s.vm.Add(ctx, a))
-		d.met.vipOp("add", err)
-		return err
-	})
-	install(s.routes, routes, func(r vip.Route) error {
-		err := logErr(d.log, "adding static route", s.vm.AddRoute(ctx, r))
-		d.met.vipOp("add_route", err)
-		return err
-	})
-	install(s.rules, rules, func(r vip.Rule) error {
-		err := logErr(d.log, "adding static rule", s.vm.AddRule(ctx, r))
-		d.met.vipOp("add_rule", err)
-		return err
-	})
+	ch, err := d.static.vm.Apply(ctx, vip.Set{Addresses: addrs, Routes: routes, Rules: rules})
+	vipMetrics(d.met, ch, err)
+	if err != nil {
+		d.log.Error("applying static addresses, routes and rules", "err", err)
+	}
+}
+
+// closeStatic removes the static addresses, routes and rules. On the loop.
+func (d *daemon) closeStatic() {
+	if d.static == nil {
+		return
+	}
+	if err := d.static.vm.Close(); err != nil {
+		d.log.Warn("removing static addresses", "err", err)
+	}
+	d.static = nil
 }

@@ -1,28 +1,20 @@
 package main
 
+// This file owns the pure translation of a parsed vrrp_instance (and the
+// static blocks) into the configurations of the suite's packages:
+// vrrp.Config, the vip addresses, routes and rules, the announcement
+// policy and the shared socket's key; and the list of problems the daemon
+// would skip, for -t. Nothing here touches the system.
+
 import (
 	"fmt"
 	"net/netip"
-	"reflect"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/nux-root/keepalived-go/internal/config"
 	"github.com/nux-root/keepalived-go/vip"
 	"github.com/nux-root/keepalived-go/vrrp"
-)
-
-// This file is the pure translation of a parsed keepalived.conf into the
-// configurations of the suite's packages, and the reload diff. Nothing here
-// touches the system.
-
-// Tracked object name prefixes: one namespace per kind of tracked object,
-// so that a script and a file of the same name do not collide.
-const (
-	trackScriptPrefix = "script:"
-	trackFilePrefix   = "file:"
-	trackIfacePrefix  = "iface:"
 )
 
 // connKey identifies a shared VRRP socket: one per interface, family and
@@ -123,102 +115,6 @@ func vrrpConfig(c *config.Config, in *config.Instance) (vrrp.Config, error) {
 	}
 	vc.Track = trackedObjects(c, in)
 	return vc, nil
-}
-
-// trackedObjects lists the instance's tracked objects (scripts, files
-// without weight, interfaces, and its own interface unless
-// dont_track_primary) with their weights. Files with a weight adjust the
-// base priority instead (see fileOffset), so they are not listed.
-func trackedObjects(c *config.Config, in *config.Instance) []vrrp.TrackedObject {
-	var out []vrrp.TrackedObject
-	seen := map[string]bool{}
-	add := func(o vrrp.TrackedObject) {
-		if seen[o.Name] {
-			return
-		}
-		seen[o.Name] = true
-		o.Weight = clamp(o.Weight, -254, 254)
-		out = append(out, o)
-	}
-	sg, _ := c.SyncGroupOf(in.Name)
-	scripts := in.TrackScripts
-	ifaces := in.TrackInterfaces
-	files := in.TrackFiles
-	if sg != nil {
-		scripts = append(append([]config.Track(nil), scripts...), sg.TrackScripts...)
-		ifaces = append(append([]config.Track(nil), ifaces...), sg.TrackInterfaces...)
-		files = append(append([]config.Track(nil), files...), sg.TrackFiles...)
-	}
-	for _, t := range scripts {
-		s, ok := c.Script(t.Name)
-		if !ok {
-			continue
-		}
-		w, rev := s.Weight, s.Reverse
-		if t.Weighted {
-			w, rev = t.Weight, t.Reverse
-		}
-		add(vrrp.TrackedObject{Name: trackScriptPrefix + t.Name, Weight: w, Reverse: rev})
-	}
-	for _, t := range files {
-		f, ok := c.TrackFile(t.Name)
-		if !ok {
-			continue
-		}
-		if w, _ := fileWeight(f, t); w == 0 {
-			add(vrrp.TrackedObject{Name: trackFilePrefix + t.Name})
-		}
-	}
-	procs := in.TrackProcesses
-	if sg != nil {
-		procs = append(append([]config.Track(nil), procs...), sg.TrackProcesses...)
-	}
-	for _, t := range procs {
-		p, ok := c.TrackProcess(t.Name)
-		if !ok {
-			continue
-		}
-		w, rev := p.Weight, p.Reverse
-		if t.Weighted {
-			w, rev = t.Weight, t.Reverse
-		}
-		add(vrrp.TrackedObject{Name: trackProcessPrefix + t.Name, Weight: w, Reverse: rev})
-	}
-	bfds := in.TrackBFDs
-	if sg != nil {
-		bfds = append(append([]config.Track(nil), bfds...), sg.TrackBFDs...)
-	}
-	for _, t := range bfds {
-		b, ok := c.BFDInstance(t.Name)
-		if !ok {
-			continue
-		}
-		w, rev := b.Weight, b.Reverse
-		if t.Weighted {
-			w, rev = t.Weight, t.Reverse
-		}
-		add(vrrp.TrackedObject{Name: trackBFDPrefix + t.Name, Weight: w, Reverse: rev})
-	}
-	if !in.DontTrackPrimary && in.Interface != "" {
-		add(vrrp.TrackedObject{Name: trackIfacePrefix + in.Interface})
-	}
-	for _, t := range ifaces {
-		w := 0
-		if t.Weighted {
-			w = t.Weight
-		}
-		add(vrrp.TrackedObject{Name: trackIfacePrefix + t.Name, Weight: w, Reverse: t.Reverse})
-	}
-	return out
-}
-
-// fileWeight returns the weight and reverse flag that apply to a tracked
-// file: the track line's, else the track_file block's.
-func fileWeight(f *config.TrackFile, t config.Track) (int, bool) {
-	if t.Weighted {
-		return t.Weight, t.Reverse
-	}
-	return f.Weight, f.Reverse
 }
 
 // scopeOf maps an ip-address scope name to its number.
@@ -389,183 +285,6 @@ func announcePolicy(g *config.Global, in *config.Instance) vip.AnnouncePolicy {
 		p.SecondBurstDelay = -1
 	}
 	return p
-}
-
-// notifyExtra returns the arguments appended to the generic notify
-// script for a transition: "INSTANCE" (or "GROUP") name state priority, as
-// keepalived passes them.
-func notifyExtra(typ, name, state string, prio int) []string {
-	return []string{typ, name, state, strconv.Itoa(prio)}
-}
-
-// fifoLine is the notify_fifo line of a transition.
-func fifoLine(typ, name, state string, prio int) string {
-	if typ == "GROUP" {
-		return fmt.Sprintf("GROUP %q %s\n", name, state)
-	}
-	return fmt.Sprintf("%s %q %s %d\n", typ, name, state, prio)
-}
-
-// instanceSpec is what decides whether a running instance must change on
-// reload: the instance block and everything it refers to, positions
-// cleared.
-type instanceSpec struct {
-	Inst    config.Instance
-	Scripts []config.Script
-	Files   []config.TrackFile
-	Procs   []config.TrackProcess
-	BFDs    []config.BFDInstance
-	Group   string
-	Garp    [3]time.Duration
-}
-
-// specOf returns the reload spec of instance in of c.
-func specOf(c *config.Config, in *config.Instance) instanceSpec {
-	s := instanceSpec{Inst: *in}
-	s.Inst.Pos = config.Pos{}
-	s.Inst.TrackScripts = clearTrackPos(in.TrackScripts)
-	s.Inst.TrackFiles = clearTrackPos(in.TrackFiles)
-	s.Inst.TrackInterfaces = clearTrackPos(in.TrackInterfaces)
-	s.Inst.TrackProcesses = clearTrackPos(in.TrackProcesses)
-	s.Inst.TrackBFDs = clearTrackPos(in.TrackBFDs)
-	s.Inst.UnicastPeers = append([]config.UnicastPeer(nil), in.UnicastPeers...)
-	for i := range s.Inst.UnicastPeers {
-		s.Inst.UnicastPeers[i].Pos = config.Pos{}
-	}
-	sg, ok := c.SyncGroupOf(in.Name)
-	if ok {
-		g := *sg
-		g.Pos = config.Pos{}
-		g.TrackScripts = clearTrackPos(g.TrackScripts)
-		g.TrackFiles = clearTrackPos(g.TrackFiles)
-		g.TrackInterfaces = clearTrackPos(g.TrackInterfaces)
-		g.TrackProcesses = clearTrackPos(g.TrackProcesses)
-		g.TrackBFDs = clearTrackPos(g.TrackBFDs)
-		s.Group = fmt.Sprintf("%+v", g)
-	}
-	for _, t := range append(append([]config.Track(nil), in.TrackScripts...), groupTracks(sg, true)...) {
-		if sc, ok := c.Script(t.Name); ok {
-			x := *sc
-			x.Pos = config.Pos{}
-			s.Scripts = append(s.Scripts, x)
-		}
-	}
-	for _, t := range append(append([]config.Track(nil), in.TrackFiles...), groupTracks(sg, false)...) {
-		if f, ok := c.TrackFile(t.Name); ok {
-			x := *f
-			x.Pos = config.Pos{}
-			s.Files = append(s.Files, x)
-		}
-	}
-	procs := in.TrackProcesses
-	if sg != nil {
-		procs = append(append([]config.Track(nil), procs...), sg.TrackProcesses...)
-	}
-	for _, t := range procs {
-		if p, ok := c.TrackProcess(t.Name); ok {
-			x := *p
-			x.Pos = config.Pos{}
-			s.Procs = append(s.Procs, x)
-		}
-	}
-	bfds := in.TrackBFDs
-	if sg != nil {
-		bfds = append(append([]config.Track(nil), bfds...), sg.TrackBFDs...)
-	}
-	for _, t := range bfds {
-		if b, ok := c.BFDInstance(t.Name); ok {
-			x := *b
-			x.Pos = config.Pos{}
-			s.BFDs = append(s.BFDs, x)
-		}
-	}
-	s.Garp = [3]time.Duration{c.Global.VRRPGarpInterval, c.Global.VRRPGnaInterval, 0}
-	return s
-}
-
-func groupTracks(sg *config.SyncGroup, scripts bool) []config.Track {
-	if sg == nil {
-		return nil
-	}
-	if scripts {
-		return sg.TrackScripts
-	}
-	return sg.TrackFiles
-}
-
-func clearTrackPos(ts []config.Track) []config.Track {
-	if ts == nil {
-		return nil
-	}
-	out := append([]config.Track(nil), ts...)
-	for i := range out {
-		out[i].Pos = config.Pos{}
-	}
-	return out
-}
-
-// changeKind says what a reload does to one instance.
-type changeKind int
-
-const (
-	changeKeep    changeKind = iota // identical: leave it running untouched
-	changeUpdate                    // Instance.Update plus address reconciliation
-	changeRestart                   // stop and start again (VRID, family, interface, ...)
-	changeAdd                       // new instance
-	changeRemove                    // instance gone
-)
-
-func (k changeKind) String() string {
-	return [...]string{"keep", "update", "restart", "add", "remove"}[k]
-}
-
-// change is one entry of a reload plan.
-type change struct {
-	Name string
-	Kind changeKind
-}
-
-// diffInstances plans a reload from old to new, in the order of new's
-// instances, then removals in the order of old's.
-func diffInstances(oldC, newC *config.Config) []change {
-	var out []change
-	for i := range newC.Instances {
-		n := &newC.Instances[i]
-		o, ok := oldC.Instance(n.Name)
-		if !ok {
-			out = append(out, change{n.Name, changeAdd})
-			continue
-		}
-		os, ns := specOf(oldC, o), specOf(newC, n)
-		switch {
-		case reflect.DeepEqual(os, ns):
-			out = append(out, change{n.Name, changeKeep})
-		case needsRestart(os, ns):
-			out = append(out, change{n.Name, changeRestart})
-		default:
-			out = append(out, change{n.Name, changeUpdate})
-		}
-	}
-	for i := range oldC.Instances {
-		if _, ok := newC.Instance(oldC.Instances[i].Name); !ok {
-			out = append(out, change{oldC.Instances[i].Name, changeRemove})
-		}
-	}
-	return out
-}
-
-// needsRestart reports whether a change cannot be applied by
-// Instance.Update: identity (VRID, version, family), socket (interface,
-// source), authentication, sync group membership, announcement policy and
-// VMAC.
-func needsRestart(o, n instanceSpec) bool {
-	a, b := o.Inst, n.Inst
-	return a.VRID != b.VRID || a.Version != b.Version || a.IPv6() != b.IPv6() ||
-		a.Interface != b.Interface || a.SrcIP != b.SrcIP ||
-		!reflect.DeepEqual(a.Auth, b.Auth) || o.Group != n.Group ||
-		a.UseVMAC != b.UseVMAC || a.GarpMasterDelay != b.GarpMasterDelay ||
-		a.GarpMasterRepeat != b.GarpMasterRepeat || a.GarpMasterRefresh != b.GarpMasterRefresh ||
-		a.GarpMasterRefreshRepeat != b.GarpMasterRefreshRepeat || o.Garp != n.Garp
 }
 
 func clamp(v, lo, hi int) int {

@@ -9,11 +9,10 @@ import (
 	"github.com/nux-root/keepalived-go/internal/config"
 )
 
-// This file runs the bfd_instance blocks with package bfd (one Mux on a
-// UDP transport) and feeds their state to the instances that track_bfd
-// them.
-
-const trackBFDPrefix = "bfd:"
+// This file owns the bfd_instance blocks at run time: one bfd.Mux on the
+// system's BFD transport, restarted when the blocks change, whose session
+// changes are posted to the daemon's loop and fanned out to the
+// instances that track_bfd them (track.go). It belongs to the loop.
 
 // bfdRun is the running BFD part.
 type bfdRun struct {
@@ -22,7 +21,7 @@ type bfdRun struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	names  map[uint32]string // discriminator → bfd_instance name
-	q      *queue
+	states map[string]bool   // bfd_instance name → up, once reported
 }
 
 // bfdSpec is the part of a configuration the BFD sessions depend on.
@@ -36,7 +35,7 @@ func bfdSpec(c *config.Config) []config.BFDInstance {
 }
 
 // applyBFD (re)starts the BFD sessions when their configuration changed.
-// Called with d.mu held.
+// On the loop.
 func (d *daemon) applyBFD(c *config.Config) {
 	spec := bfdSpec(c)
 	if d.bfd != nil && reflect.DeepEqual(d.bfd.cfg, spec) {
@@ -46,21 +45,21 @@ func (d *daemon) applyBFD(c *config.Config) {
 	if len(spec) == 0 {
 		return
 	}
-	tr, err := bfd.ListenUDP(bfd.UDPConfig{})
+	tr, err := d.sys.listenBFD()
 	if err != nil {
 		d.log.Error("bfd: cannot listen; track_bfd objects stay up", "err", err)
 		return
 	}
-	r := &bfdRun{cfg: spec, names: map[uint32]string{}, done: make(chan struct{}), q: newQueue()}
+	r := &bfdRun{cfg: spec, names: map[uint32]string{}, states: map[string]bool{}, done: make(chan struct{})}
 	mux, err := bfd.NewMux(bfd.MuxConfig{
+		Clock:  d.sys.clock,
 		Logger: d.log.With("component", "bfd"),
 		OnTransition: func(sc bfd.StateChange) {
-			r.q.push(func() { d.bfdChange(r, sc) })
+			d.post(func() { d.bfdChange(r, sc) })
 		},
 	}, tr)
 	if err != nil {
 		tr.Close()
-		r.q.close()
 		d.log.Error("bfd: mux; track_bfd objects stay up", "err", err)
 		return
 	}
@@ -89,7 +88,7 @@ func (d *daemon) applyBFD(c *config.Config) {
 }
 
 // bfdChange reports a session's state to the instances tracking it: Up
-// is up; Down and AdminDown are down; Init changes nothing.
+// is up; Down and AdminDown are down; Init changes nothing. On the loop.
 func (d *daemon) bfdChange(r *bfdRun, sc bfd.StateChange) {
 	var up bool
 	switch sc.To {
@@ -99,25 +98,21 @@ func (d *daemon) bfdChange(r *bfdRun, sc bfd.StateChange) {
 	default:
 		return
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	name, ok := r.names[sc.Discriminator]
 	if !ok || d.bfd != r {
 		return
 	}
 	d.log.Info("bfd", "bfd", name, "peer", sc.Peer.String(), "state", sc.To.String(), "diag", sc.Diag.String())
-	for _, i := range d.insts {
-		for _, b := range i.bfds {
-			if b == name {
-				i.inst.SetTracked(trackBFDPrefix+name, up)
-			}
-		}
+	r.states[name] = up
+	if s, ok := d.sources[sourceKey{key: trackKey{trackBFD, name}}]; ok {
+		s.known, s.up = true, up
+		d.fanOut(s, nil)
 	}
 }
 
-// stopBFD ends the BFD sessions (AdminDown to every peer). Called with d.mu
-// held; the worker never waits for d.mu while stopping (its changes are
-// dropped once d.bfd is no longer r).
+// stopBFD ends the BFD sessions (AdminDown to every peer). On the loop;
+// changes the mux reports meanwhile are dropped once d.bfd is no longer
+// r.
 func (d *daemon) stopBFD() {
 	r := d.bfd
 	if r == nil {
@@ -126,5 +121,4 @@ func (d *daemon) stopBFD() {
 	d.bfd = nil
 	r.cancel()
 	<-r.done
-	go r.q.close() // may be blocked on d.mu, which we hold
 }
