@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"reflect"
 	"time"
 
 	"github.com/nux-root/keepalived-go/bfd"
@@ -24,21 +23,17 @@ type bfdRun struct {
 	states map[string]bool   // bfd_instance name → up, once reported
 }
 
-// bfdSpec is the part of a configuration the BFD sessions depend on.
+// bfdSpec is the part of a configuration the BFD sessions depend on,
+// compared with config.Equal (positions ignored).
 func bfdSpec(c *config.Config) []config.BFDInstance {
-	var out []config.BFDInstance
-	for _, b := range c.BFDInstances {
-		b.Pos = config.Pos{}
-		out = append(out, b)
-	}
-	return out
+	return c.BFDInstances
 }
 
 // applyBFD (re)starts the BFD sessions when their configuration changed.
 // On the loop.
 func (d *daemon) applyBFD(c *config.Config) {
 	spec := bfdSpec(c)
-	if d.bfd != nil && reflect.DeepEqual(d.bfd.cfg, spec) {
+	if d.bfd != nil && config.Equal(d.bfd.cfg, spec) {
 		return
 	}
 	d.stopBFD()

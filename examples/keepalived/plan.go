@@ -6,8 +6,6 @@ package main
 // carries the plan out.
 
 import (
-	"fmt"
-	"reflect"
 	"time"
 
 	"github.com/nux-root/keepalived-go/internal/config"
@@ -20,83 +18,45 @@ func planReload(old, next *config.Config) []change {
 }
 
 // instanceSpec is what decides whether a running instance must change on
-// reload: the instance block and everything it refers to, positions
-// cleared.
+// reload: the instance block and everything it refers to. Specs are
+// compared with config.Equal, which ignores positions.
 type instanceSpec struct {
 	Inst    config.Instance
+	Group   *config.SyncGroup // nil: in no sync group
 	Scripts []config.Script
 	Files   []config.TrackFile
 	Procs   []config.TrackProcess
 	BFDs    []config.BFDInstance
-	Group   string
-	Garp    [3]time.Duration
+	Garp    [2]time.Duration
 }
 
 // specOf returns the reload spec of instance in of c.
 func specOf(c *config.Config, in *config.Instance) instanceSpec {
-	s := instanceSpec{Inst: *in}
-	s.Inst.Pos = config.Pos{}
-	s.Inst.TrackScripts = clearTrackPos(in.TrackScripts)
-	s.Inst.TrackFiles = clearTrackPos(in.TrackFiles)
-	s.Inst.TrackInterfaces = clearTrackPos(in.TrackInterfaces)
-	s.Inst.TrackProcesses = clearTrackPos(in.TrackProcesses)
-	s.Inst.TrackBFDs = clearTrackPos(in.TrackBFDs)
-	s.Inst.UnicastPeers = append([]config.UnicastPeer(nil), in.UnicastPeers...)
-	for i := range s.Inst.UnicastPeers {
-		s.Inst.UnicastPeers[i].Pos = config.Pos{}
-	}
-	sg, ok := c.SyncGroupOf(in.Name)
-	if ok {
-		g := *sg
-		g.Pos = config.Pos{}
-		g.TrackScripts = clearTrackPos(g.TrackScripts)
-		g.TrackFiles = clearTrackPos(g.TrackFiles)
-		g.TrackInterfaces = clearTrackPos(g.TrackInterfaces)
-		g.TrackProcesses = clearTrackPos(g.TrackProcesses)
-		g.TrackBFDs = clearTrackPos(g.TrackBFDs)
-		s.Group = fmt.Sprintf("%+v", g)
+	s := instanceSpec{Inst: *in, Garp: [2]time.Duration{c.Global.VRRPGarpInterval, c.Global.VRRPGnaInterval}}
+	if sg, ok := c.SyncGroupOf(in.Name); ok {
+		s.Group = sg
 	}
 	for _, r := range instanceTracks(c, in) {
 		switch r.key.kind {
 		case trackScript:
 			if sc, ok := c.Script(r.key.name); ok {
-				x := *sc
-				x.Pos = config.Pos{}
-				s.Scripts = append(s.Scripts, x)
+				s.Scripts = append(s.Scripts, *sc)
 			}
 		case trackFile:
 			if f, ok := c.TrackFile(r.key.name); ok {
-				x := *f
-				x.Pos = config.Pos{}
-				s.Files = append(s.Files, x)
+				s.Files = append(s.Files, *f)
 			}
 		case trackProcess:
 			if p, ok := c.TrackProcess(r.key.name); ok {
-				x := *p
-				x.Pos = config.Pos{}
-				s.Procs = append(s.Procs, x)
+				s.Procs = append(s.Procs, *p)
 			}
 		case trackBFD:
 			if b, ok := c.BFDInstance(r.key.name); ok {
-				x := *b
-				x.Pos = config.Pos{}
-				s.BFDs = append(s.BFDs, x)
+				s.BFDs = append(s.BFDs, *b)
 			}
 		}
 	}
-	s.Garp = [3]time.Duration{c.Global.VRRPGarpInterval, c.Global.VRRPGnaInterval, 0}
 	return s
-}
-
-func clearTrackPos(ts []config.Track) []config.Track {
-	if ts == nil {
-		return nil
-	}
-	out := append([]config.Track(nil), ts...)
-	for i := range out {
-		out[i].Pos = config.Pos{}
-	}
-	return out
 }
 
 // changeKind says what a reload does to one instance.
@@ -133,7 +93,7 @@ func diffInstances(oldC, newC *config.Config) []change {
 		}
 		os, ns := specOf(oldC, o), specOf(newC, n)
 		switch {
-		case reflect.DeepEqual(os, ns):
+		case config.Equal(os, ns):
 			out = append(out, change{n.Name, changeKeep})
 		case needsRestart(os, ns):
 			out = append(out, change{n.Name, changeRestart})
@@ -157,7 +117,7 @@ func needsRestart(o, n instanceSpec) bool {
 	a, b := o.Inst, n.Inst
 	return a.VRID != b.VRID || a.Version != b.Version || a.IPv6() != b.IPv6() ||
 		a.Interface != b.Interface || a.SrcIP != b.SrcIP ||
-		!reflect.DeepEqual(a.Auth, b.Auth) || o.Group != n.Group ||
+		!config.Equal(a.Auth, b.Auth) || !config.Equal(o.Group, n.Group) ||
 		a.UseVMAC != b.UseVMAC || a.GarpMasterDelay != b.GarpMasterDelay ||
 		a.GarpMasterRepeat != b.GarpMasterRepeat || a.GarpMasterRefresh != b.GarpMasterRefresh ||
 		a.GarpMasterRefreshRepeat != b.GarpMasterRefreshRepeat || o.Garp != n.Garp

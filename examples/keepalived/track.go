@@ -12,7 +12,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"reflect"
 	"strconv"
 	"time"
 
@@ -181,7 +180,7 @@ func (d *daemon) ensureSources(c *config.Config, refs []trackRef) {
 		sk := r.source()
 		spec := d.sourceSpec(c, sk)
 		if s, ok := d.sources[sk]; ok {
-			if reflect.DeepEqual(s.spec, spec) {
+			if config.Equal(s.spec, spec) {
 				continue
 			}
 			d.dropSource(s)
@@ -211,27 +210,21 @@ func (d *daemon) ensureSources(c *config.Config, refs []trackRef) {
 	}
 }
 
-// sourceSpec is the configuration a source is built from, positions
-// cleared, for reload comparison.
+// sourceSpec is the configuration a source is built from, for reload
+// comparison with config.Equal (positions ignored).
 func (d *daemon) sourceSpec(c *config.Config, sk sourceKey) any {
 	switch sk.key.kind {
 	case trackScript:
 		if s, ok := c.Script(sk.key.name); ok {
-			x := *s
-			x.Pos = config.Pos{}
-			return [2]any{x, c.Global.EnableScriptSecurity}
+			return [2]any{*s, c.Global.EnableScriptSecurity}
 		}
 	case trackFile:
 		if f, ok := c.TrackFile(sk.key.name); ok {
-			x := *f
-			x.Pos = config.Pos{}
-			return x
+			return *f
 		}
 	case trackProcess:
 		if p, ok := c.TrackProcess(sk.key.name); ok {
-			x := *p
-			x.Pos = config.Pos{}
-			return x
+			return *p
 		}
 	}
 	return nil
