@@ -59,7 +59,7 @@ func applyOps(b *testing.B, m *ipvs.Manager, desired ipvs.State) int {
 func applied(b *testing.B, svcs, dsts int) (*ipvs.Manager, ipvs.State) {
 	k := openKernel(b)
 	desired := benchState(svcs, dsts)
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	applyOps(b, m, desired)
 	return m, desired
 }
@@ -74,7 +74,7 @@ func BenchmarkApply(b *testing.B) {
 		for b.Loop() {
 			b.StopTimer()
 			flushIPVS(b)
-			m, _ := ipvs.New(k, ipvs.Config{})
+			m, _ := ipvs.New(ipvs.Config{}, k)
 			b.StartTimer()
 			ops = applyOps(b, m, desired)
 		}

@@ -24,7 +24,7 @@ func TestErrorConventions(t *testing.T) {
 	}
 	ctx := context.Background()
 	k := ipvstest.NewKernel()
-	m, err := ipvs.New(k, ipvs.Config{})
+	m, err := ipvs.New(ipvs.Config{}, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,9 +34,9 @@ func TestErrorConventions(t *testing.T) {
 	errs = append(errs, err)
 	errs = append(errs, k.Exec(ctx, ipvs.Op{Kind: ipvs.AddService, Service: ipvs.Service{Key: keyA, Scheduler: "nosuch"}}))
 	errs = append(errs, k.Exec(ctx, ipvs.Op{Kind: ipvs.AddService, Service: ipvs.Service{Key: keyA, Persistence: ipvs.Persistence{Timeout: 1500 * time.Millisecond}}}))
-	_, err = ipvs.New(k, ipvs.Config{CallTimeout: -1})
+	_, err = ipvs.New(ipvs.Config{CallTimeout: -1}, k)
 	errs = append(errs, err)
-	if m2, err := ipvs.New(failing{}, ipvs.Config{}); err == nil {
+	if m2, err := ipvs.New(ipvs.Config{}, failing{}); err == nil {
 		_, err = m2.Apply(ctx, ipvs.State{})
 		errs = append(errs, err)
 	}

@@ -35,7 +35,7 @@ func ExamplePlan() {
 func ExampleManager_Apply() {
 	ctx := context.Background()
 	k := ipvstest.NewKernel()
-	m, err := ipvs.New(k, ipvs.Config{})
+	m, err := ipvs.New(ipvs.Config{}, k)
 	if err != nil {
 		fmt.Println(err)
 		return

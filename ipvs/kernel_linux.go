@@ -134,7 +134,7 @@ func Dial(ctx context.Context, cfg Config) (*Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := New(k, cfg)
+	m, err := New(cfg, k)
 	if err != nil {
 		k.Close()
 		return nil, err

@@ -126,7 +126,7 @@ func TestKernelConformance(t *testing.T) {
 
 func TestKernelSchedulers(t *testing.T) {
 	k := openKernel(t)
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	var desired ipvs.State
 	var want []string
 	for i, s := range ipvs.Schedulers() {
@@ -179,7 +179,7 @@ func TestKernelSchedulers(t *testing.T) {
 
 func TestKernelForwarding(t *testing.T) {
 	k := openKernel(t)
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	v4 := ipvs.TCPService(netip.MustParseAddrPort("192.0.2.10:80"))
 	v6 := ipvs.UDPService(netip.MustParseAddrPort("[2001:db8::10]:53"))
 	desired := ipvs.State{Services: []ipvs.Service{
@@ -235,7 +235,7 @@ func TestKernelForwarding(t *testing.T) {
 
 func TestKernelFWMarkPersistence(t *testing.T) {
 	k := openKernel(t)
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	desired := ipvs.State{Services: []ipvs.Service{
 		{Key: ipvs.FWMarkService(ipvs.IPv4, 42), Scheduler: ipvs.WLC, Destinations: []ipvs.Destination{
 			{Addr: netip.MustParseAddrPort("198.51.100.1:0"), Weight: 1, Forward: ipvs.Route},
@@ -315,7 +315,7 @@ func TestKernelReadsIpvsadm(t *testing.T) {
 	}
 	// Reconcile: our desired state names the TCP service with one changed
 	// weight and one new real server, and adds a service of its own.
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	desired := want.Clone()
 	desired.Services = desired.Services[:1]
 	desired.Services[0].Destinations[1].Weight = 9
@@ -358,7 +358,7 @@ func opStrs(ops []ipvs.Op) []string {
 
 func TestKernelDrain(t *testing.T) {
 	k := openKernel(t)
-	m, _ := ipvs.New(k, ipvs.Config{Removal: ipvs.Drain})
+	m, _ := ipvs.New(ipvs.Config{Removal: ipvs.Drain}, k)
 	key := ipvs.TCPService(netip.MustParseAddrPort("192.0.2.10:80"))
 	a, b := netip.MustParseAddrPort("198.51.100.1:80"), netip.MustParseAddrPort("198.51.100.2:80")
 	desired := ipvs.State{Services: []ipvs.Service{{Key: key, Destinations: []ipvs.Destination{{Addr: a, Weight: 1}, {Addr: b, Weight: 1}}}}}
@@ -377,7 +377,7 @@ func TestKernelDrain(t *testing.T) {
 
 func TestKernelTimeouts(t *testing.T) {
 	k := openKernel(t)
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	old, err := k.State(context.Background())
 	if err != nil || old.Timeouts == nil {
 		t.Fatalf("State: %v, timeouts %v", err, old.Timeouts)
@@ -396,7 +396,7 @@ func TestKernelTimeouts(t *testing.T) {
 
 func TestKernelSyncDaemon(t *testing.T) {
 	k := openKernel(t)
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	ctx := context.Background()
 	master := ipvs.SyncDaemon{Role: ipvs.Master, Interface: "lo", SyncID: 7}
 	backup := ipvs.SyncDaemon{Role: ipvs.Backup, Interface: "lo", SyncID: 7}
@@ -467,7 +467,7 @@ func TestKernelSyncDaemon(t *testing.T) {
 // Zero clears them.
 func TestKernelStats(t *testing.T) {
 	k := openKernel(t)
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	ctx := context.Background()
 	rs := serveLoopback(t, func(c net.Conn) { c.Write([]byte("hello")) })
 	key := ipvs.TCPService(netip.MustParseAddrPort("127.0.0.1:9000"))
@@ -575,7 +575,7 @@ func TestKernelCancel(t *testing.T) {
 // connection still carries data.
 func TestKernelDrainLiveConnection(t *testing.T) {
 	k := openKernel(t)
-	m, _ := ipvs.New(k, ipvs.Config{Removal: ipvs.Drain})
+	m, _ := ipvs.New(ipvs.Config{Removal: ipvs.Drain}, k)
 	ctx := context.Background()
 	rs := serveLoopback(t, func(c net.Conn) { io.Copy(c, c) }) // echo
 	other := netip.MustParseAddrPort("127.0.0.2:1")            // weight 0: never chosen

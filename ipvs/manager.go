@@ -67,7 +67,7 @@ type Manager struct {
 }
 
 // New returns a manager of k. The manager does not close k.
-func New(k Kernel, cfg Config) (*Manager, error) {
+func New(cfg Config, k Kernel) (*Manager, error) {
 	if k == nil {
 		return nil, errors.New("ipvs: nil kernel")
 	}

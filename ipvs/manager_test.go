@@ -122,7 +122,7 @@ func FuzzPlan(f *testing.F) {
 		if drain {
 			removal = ipvs.Drain
 		}
-		m, err := ipvs.New(k, ipvs.Config{Removal: removal})
+		m, err := ipvs.New(ipvs.Config{Removal: removal}, k)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,7 +190,7 @@ func TestManagerOwnership(t *testing.T) {
 	// Someone else made keyA with one real server.
 	load(t, k, ipvs.State{Services: []ipvs.Service{{Key: keyA, Scheduler: ipvs.RR,
 		Destinations: []ipvs.Destination{{Addr: rsV4[0], Weight: 1}}}}})
-	m, err := ipvs.New(k, ipvs.Config{})
+	m, err := ipvs.New(ipvs.Config{}, k)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,7 +253,7 @@ func fmtDests(ds []ipvs.Destination) string {
 func TestManagerErrors(t *testing.T) {
 	ctx := context.Background()
 	k := ipvstest.NewKernel()
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	if _, err := m.Apply(ctx, ipvs.State{Services: []ipvs.Service{{Key: keyA, Scheduler: "nope"}}}); err == nil {
 		t.Error("invalid desired state accepted")
 	}
@@ -275,10 +275,10 @@ func TestManagerErrors(t *testing.T) {
 	if !m.Owned().Services[keyA] {
 		t.Error("service added before the failure is not owned")
 	}
-	if _, err := ipvs.New(nil, ipvs.Config{}); err == nil {
+	if _, err := ipvs.New(ipvs.Config{}, nil); err == nil {
 		t.Error("New(nil) succeeded")
 	}
-	if _, err := ipvs.New(k, ipvs.Config{Removal: 9}); err == nil {
+	if _, err := ipvs.New(ipvs.Config{Removal: 9}, k); err == nil {
 		t.Error("New with bad removal succeeded")
 	}
 }
@@ -291,7 +291,7 @@ func TestManagerStuckKernel(t *testing.T) {
 			<-ctx.Done() // the kernel never answers
 			return ctx.Err()
 		}
-		m, _ := ipvs.New(k, ipvs.Config{CallTimeout: 2 * time.Second})
+		m, _ := ipvs.New(ipvs.Config{CallTimeout: 2 * time.Second}, k)
 		start := time.Now()
 		_, err := m.Apply(context.Background(), ipvs.State{Services: []ipvs.Service{{Key: keyA}}})
 		if !errors.Is(err, context.DeadlineExceeded) {
@@ -315,7 +315,7 @@ func TestMemKernelRejects(t *testing.T) {
 func TestSyncDaemonAndZero(t *testing.T) {
 	ctx := context.Background()
 	k := ipvstest.NewKernel()
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	d := ipvs.SyncDaemon{Role: ipvs.Master, Interface: "eth0", SyncID: 7}
 	if err := m.StartSyncDaemon(ctx, d); err != nil {
 		t.Fatal(err)
@@ -356,7 +356,7 @@ func TestSyncDaemonAndZero(t *testing.T) {
 func TestPolicyDrivesManager(t *testing.T) {
 	ctx := context.Background()
 	k := ipvstest.NewKernel()
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	sorry := netip.MustParseAddrPort("203.0.113.1:80")
 	p, err := ipvs.NewPolicy(ipvs.VirtualServer{
 		Service: ipvs.Service{Key: keyA, Scheduler: ipvs.WRR},
@@ -394,7 +394,7 @@ func TestPolicyDrivesManager(t *testing.T) {
 func TestManagerAdoptAndRestore(t *testing.T) {
 	ctx := context.Background()
 	k := ipvstest.NewKernel()
-	first, _ := ipvs.New(k, ipvs.Config{})
+	first, _ := ipvs.New(ipvs.Config{}, k)
 	state := ipvs.State{Services: []ipvs.Service{
 		{Key: keyA, Destinations: []ipvs.Destination{{Addr: rsV4[0], Weight: 1}, {Addr: rsV4[1], Weight: 1}}},
 		{Key: keyD, Destinations: []ipvs.Destination{{Addr: rsV4[2], Weight: 1}}},
@@ -406,14 +406,14 @@ func TestManagerAdoptAndRestore(t *testing.T) {
 	// A restart: the first manager is gone without cleaning up.
 
 	// Restored ownership: a service dropped from the config is removed.
-	restored, _ := ipvs.New(k, ipvs.Config{Owned: saved})
+	restored, _ := ipvs.New(ipvs.Config{Owned: saved}, k)
 	ch, err := restored.Apply(ctx, ipvs.State{Services: state.Services[:1]})
 	if err != nil || !cmp.Equal(opStrs(ch.Ops), []string{"-D --sctp-service 192.0.2.11:3868"}) {
 		t.Errorf("restored: %v, %v", opStrs(ch.Ops), err)
 	}
 	// Adopt: what the config names and the kernel has becomes owned, so
 	// a dropped real server is removed and Close removes the service.
-	adopter, _ := ipvs.New(k, ipvs.Config{Adopt: true})
+	adopter, _ := ipvs.New(ipvs.Config{Adopt: true}, k)
 	next := state.Clone()
 	next.Services = next.Services[:1]
 	next.Services[0].Destinations = next.Services[0].Destinations[:1]

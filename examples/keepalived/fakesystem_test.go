@@ -98,7 +98,7 @@ func (f *fakeSys) system() system {
 			if no {
 				return nil, errNoIPVS
 			}
-			return ipvs.New(f.kernel, cfg)
+			return ipvs.New(cfg, f.kernel)
 		},
 		listenBFD: func() (bfd.Transport, error) { return f.bfdNet.Listen(f.bfdAddr) },
 		linkUp: func(name string) bool {

@@ -28,7 +28,7 @@ func ExampleNew() {
 		return
 	}
 	defer k.Close()
-	m, err := ipvs.New(k, ipvs.Config{})
+	m, err := ipvs.New(ipvs.Config{}, k)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -36,7 +36,7 @@ func TestKernelMoby(t *testing.T) {
 		}
 		t.Run(c.Name, func(t *testing.T) { c.Run(t, ctx, k) })
 	}
-	m, _ := ipvs.New(k, ipvs.Config{})
+	m, _ := ipvs.New(ipvs.Config{}, k)
 	desired := ipvs.State{Services: []ipvs.Service{
 		{Key: ipvs.TCPService(netip.MustParseAddrPort("192.0.2.10:443")), Scheduler: ipvs.SH, Flags: ipvs.SHPort,
 			Persistence: ipvs.Persistence{Timeout: 300 * time.Second, Netmask: 24},
