@@ -56,7 +56,8 @@ type Config struct {
 	// If zero, 3 is used.
 	Version int
 
-	// VRID is the virtual router identifier, 1-255. Required.
+	// VRID is the virtual router identifier, 1-255. Required. [New]
+	// rejects a VRID other than that of a [BoundTransport].
 	VRID uint8
 
 	// Priority is the configured (base) priority, 1-255; 255 means this
@@ -72,7 +73,8 @@ type Config struct {
 	// source of its advertisements, the address in the VRRPv3 pseudo-header
 	// checksum and the tie-breaker on equal priority. For IPv6 it is the
 	// interface's link-local address. Its family is the instance's family.
-	// Required.
+	// Required, except that [New] takes it from a [BoundTransport] (such as
+	// [Conn.Transport]'s) when zero, and rejects one that differs.
 	Source netip.Addr
 
 	// Addrs are the virtual addresses advertised, of the same family as

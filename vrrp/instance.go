@@ -48,10 +48,15 @@ type Instance struct {
 }
 
 // New returns an Instance for cfg that sends and receives through tr.
-// Run starts it; Run closes tr when it returns.
+// Run starts it; Run closes tr when it returns. If tr is a
+// [BoundTransport] (as [Conn.Transport]'s are), cfg.VRID and cfg.Source
+// must match it; a zero cfg.Source is taken from it.
 func New(cfg Config, tr Transport) (*Instance, error) {
 	if tr == nil {
 		return nil, fmt.Errorf("vrrp: nil transport: %w", ErrInvalidConfig)
+	}
+	if err := checkBound(&cfg, tr); err != nil {
+		return nil, err
 	}
 	m, err := NewMachine(cfg)
 	if err != nil {
@@ -132,9 +137,13 @@ func (i *Instance) SetTracked(name string, up bool) {
 
 // Update applies a new configuration on the loop without a spurious
 // transition (see [Machine.Update]). It returns an error at once if cfg is
-// invalid or changes the VRID, version or address family; Clock and Logger
-// are not changed; OnTransition is.
+// invalid or changes the VRID, version or address family, or does not
+// match a [BoundTransport]; Clock and Logger are not changed; OnTransition
+// is.
 func (i *Instance) Update(cfg Config) error {
+	if err := checkBound(&cfg, i.tr); err != nil {
+		return err
+	}
 	n, err := cfg.normalize()
 	if err != nil {
 		return err

@@ -1,6 +1,8 @@
 package vrrp
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -59,6 +61,43 @@ type Transport interface {
 	ReadFrom(b []byte) (n int, m Meta, err error)
 	WriteTo(b []byte, dst netip.Addr) error
 	Close() error
+}
+
+// BoundTransport is implemented by a [Transport] that is bound to one
+// VRID and one source address, as those of [Conn.Transport] and
+// [Conn.TransportAH] are. [New] and [Instance.Update] check a
+// BoundTransport against the Config: a Config.VRID other than the
+// transport's, or a Config.Source other than the transport's, is an
+// [ErrInvalidConfig] error (it would send one VRID or source while
+// receiving another: a silent dual master). A zero Config.Source is taken
+// from the transport.
+type BoundTransport interface {
+	Transport
+	// VRID returns the VRID whose advertisements the transport delivers.
+	VRID() uint8
+	// Source returns the source address of sent packets.
+	Source() netip.Addr
+}
+
+// checkBound checks (and for a zero Source fills in) c against a
+// BoundTransport tr.
+func checkBound(c *Config, tr Transport) error {
+	b, ok := tr.(BoundTransport)
+	if !ok {
+		return nil
+	}
+	var errs []error
+	if c.VRID != b.VRID() {
+		errs = append(errs, fmt.Errorf("vrrp: config VRID: %d, but the transport is bound to VRID %d: %w", c.VRID, b.VRID(), ErrInvalidConfig))
+	}
+	src := b.Source().WithZone("").Unmap()
+	switch {
+	case !c.Source.IsValid():
+		c.Source = b.Source()
+	case src.IsValid() && c.Source.WithZone("").Unmap() != src:
+		errs = append(errs, fmt.Errorf("vrrp: config Source: %v, but the transport sends from %v: %w", c.Source, src, ErrInvalidConfig))
+	}
+	return errors.Join(errs...)
 }
 
 // Clock is the source of time for an [Instance]. A nil Clock in [Config]

@@ -391,6 +391,8 @@ func (c *Conn) writeTo(b []byte, dst netip.Addr) error {
 // Transport returns the Transport for vrid on this Conn. Its ReadFrom
 // delivers only advertisements whose VRID is vrid; closing it releases the
 // VRID but keeps the Conn open. Only one Transport per VRID may be open.
+// It is a [BoundTransport]: [New] rejects a Config whose VRID or Source
+// differs from vrid and [Conn.Source].
 func (c *Conn) Transport(vrid uint8) (Transport, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -451,6 +453,14 @@ type vridTransport struct {
 	once sync.Once
 	done chan struct{}
 }
+
+var _ BoundTransport = (*vridTransport)(nil)
+
+// VRID returns the VRID the transport is bound to.
+func (t *vridTransport) VRID() uint8 { return t.vrid }
+
+// Source returns the Conn's source address.
+func (t *vridTransport) Source() netip.Addr { return t.c.src }
 
 func (t *vridTransport) ReadFrom(b []byte) (int, Meta, error) {
 	select {

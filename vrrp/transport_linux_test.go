@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -243,5 +244,26 @@ func TestIntegrationTransportAH(t *testing.T) {
 	rows := testutil.TsharkFields(t, pcap, "ah.spi", "ah.sequence", "ip.ttl", "ip.dsfield", "vrrp.checksum.status")
 	if len(rows) != 2 || rows[0][0] != "0xc0000201" || rows[0][2] != "255" || rows[0][3] != "0xc0" || rows[0][4] != "1" {
 		t.Errorf("tshark: %q", rows)
+	}
+}
+
+// A Conn's Transport is bound to its VRID and the Conn's source: New
+// rejects a Config that would send another VRID or from another address.
+func TestIntegrationTransportBound(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, _ := testutil.NewPair(t)
+	c := listen(t, a, false)
+	tr := transport(t, c, 51)
+	if b, ok := tr.(vrrp.BoundTransport); !ok || b.VRID() != 51 || b.Source() != c.Source() {
+		t.Fatalf("transport %T not bound to VRID 51 and %v", tr, c.Source())
+	}
+	if _, err := vrrp.New(vrrp.Config{VRID: 52, Source: c.Source()}, tr); !errors.Is(err, vrrp.ErrInvalidConfig) {
+		t.Errorf("VRID 52 on a VRID 51 transport: err = %v, want ErrInvalidConfig", err)
+	}
+	if _, err := vrrp.New(vrrp.Config{VRID: 51, Source: netip.MustParseAddr("198.51.100.9")}, tr); !errors.Is(err, vrrp.ErrInvalidConfig) {
+		t.Errorf("Source 198.51.100.9 on a %v transport: err = %v, want ErrInvalidConfig", c.Source(), err)
+	}
+	if _, err := vrrp.New(vrrp.Config{VRID: 51}, tr); err != nil {
+		t.Errorf("VRID 51, Source from the transport: %v", err)
 	}
 }
