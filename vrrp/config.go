@@ -168,6 +168,16 @@ type Config struct {
 	// quickly; it may call any method of the Instance (none blocks).
 	// Ignored by Machine, which returns transitions as actions.
 	OnTransition func(Transition)
+
+	// OnLowerPriority, if not nil, is called on the Instance's loop
+	// goroutine when it is MASTER and receives an advertisement that does
+	// not preempt it: a lower priority other than 0, or an equal priority
+	// from a lower primary address ([ActionLowerPriority]). keepalived
+	// sends gratuitous ARPs (garp_lower_prio_repeat) and runs
+	// notify_master_rx_lower_pri then: another router believed it was
+	// master, so hosts may have stale ARP entries. The same rules as for
+	// OnTransition apply. Ignored by Machine.
+	OnLowerPriority func(PeerAdvert)
 }
 
 // ErrInvalidConfig is wrapped by the errors of [Config.Validate].

@@ -33,6 +33,7 @@ type Instance struct {
 	prio     uint8
 	accept   bool
 	onTrans  func(Transition)
+	onLower  func(PeerAdvert)
 	readErrs uint64
 	sendErrs uint64
 
@@ -70,6 +71,7 @@ func New(cfg Config, tr Transport) (*Instance, error) {
 		prio:    m.Priority(),
 		accept:  cfg.Accept,
 		onTrans: cfg.OnTransition,
+		onLower: cfg.OnLowerPriority,
 		wake:    make(chan struct{}, 1),
 		name:    m.cfg.Name,
 		vrid:    m.cfg.VRID,
@@ -138,8 +140,8 @@ func (i *Instance) SetTracked(name string, up bool) {
 // Update applies a new configuration on the loop without a spurious
 // transition (see [Machine.Update]). It returns an error at once if cfg is
 // invalid or changes the VRID, version or address family, or does not
-// match a [BoundTransport]; Clock and Logger are not changed; OnTransition
-// is.
+// match a [BoundTransport]; Clock and Logger are not changed;
+// OnTransition and OnLowerPriority are.
 func (i *Instance) Update(cfg Config) error {
 	if err := checkBound(&cfg, i.tr); err != nil {
 		return err
@@ -159,6 +161,7 @@ func (i *Instance) Update(cfg Config) error {
 		}
 		i.mu.Lock()
 		i.onTrans = cfg.OnTransition
+		i.onLower = cfg.OnLowerPriority
 		i.accept = n.Accept
 		i.mu.Unlock()
 		i.perform(acts)
@@ -363,6 +366,14 @@ func (i *Instance) perform(acts []Action) {
 			i.log.Info("transition", "from", t.From.String(), "to", t.To.String(), "reason", t.Reason.String(), "priority", int(t.Priority))
 			if hook != nil {
 				hook(t)
+			}
+		case ActionLowerPriority:
+			i.mu.Lock()
+			hook := i.onLower
+			i.mu.Unlock()
+			i.log.Debug("lower-priority advertisement", "peer", a.Advert.From, "priority", int(a.Advert.Priority))
+			if hook != nil {
+				hook(a.Advert)
 			}
 		}
 		if i.group != nil {

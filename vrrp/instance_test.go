@@ -408,3 +408,63 @@ func TestInstanceLogsDropsAndMismatches(t *testing.T) {
 		}
 	})
 }
+
+// advertFrom returns a VRRPv3 advertisement for VRID 51 from src to the
+// IPv4 group, with a valid checksum.
+func advertFrom(t *testing.T, src netip.Addr, prio uint8, interval time.Duration) []byte {
+	t.Helper()
+	p := vrrp.Packet{Version: 3, Type: vrrp.TypeAdvertisement, VRID: 51, Priority: prio, AdvertInterval: interval, Addrs: []netip.Addr{vip}}
+	b, err := p.AppendChecksummed(nil, src, vrrp.MulticastGroup4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A MASTER that hears a lower-priority advertisement calls OnLowerPriority
+// (keepalived's garp_lower_prio_* and notify_master_rx_lower_pri); one
+// that preempts it, or a priority-0 one, does not.
+func TestInstanceOnLowerPriority(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu  sync.Mutex
+			got []vrrp.PeerAdvert
+		)
+		n := vrrptest.NewNetwork()
+		nd := startNode(t, n, addrA, 200, func(c *vrrp.Config) {
+			c.OnLowerPriority = func(a vrrp.PeerAdvert) {
+				mu.Lock()
+				got = append(got, a)
+				mu.Unlock()
+			}
+		})
+		time.Sleep(time.Second) // Master_Down_Interval 0.3s + skew
+		synctest.Wait()
+		if s := nd.inst.State(); s != vrrp.StateMaster {
+			t.Fatalf("state %v, want MASTER", s)
+		}
+		at := time.Now()
+		nd.tr.Inject(advertFrom(t, addrB, 100, 100*time.Millisecond), addrB, vrrp.MulticastGroup4)
+		nd.tr.Inject(advertFrom(t, addrB, 0, 100*time.Millisecond), addrB, vrrp.MulticastGroup4)
+		synctest.Wait()
+		mu.Lock()
+		want := []vrrp.PeerAdvert{{From: addrB, Priority: 100, At: at}}
+		if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+			t.Errorf("OnLowerPriority calls (-want +got):\n%s", diff)
+		}
+		mu.Unlock()
+		if s := nd.inst.Stats(); s.LowerPriorityReceived != 1 {
+			t.Errorf("Stats.LowerPriorityReceived = %d, want 1", s.LowerPriorityReceived)
+		}
+		nd.tr.Inject(advertFrom(t, addrB, 250, 100*time.Millisecond), addrB, vrrp.MulticastGroup4)
+		synctest.Wait()
+		if s := nd.inst.State(); s != vrrp.StateBackup {
+			t.Errorf("state %v after a higher-priority advert, want BACKUP", s)
+		}
+		mu.Lock()
+		if len(got) != 1 {
+			t.Errorf("OnLowerPriority called %d times, want 1", len(got))
+		}
+		mu.Unlock()
+	})
+}

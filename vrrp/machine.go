@@ -174,7 +174,26 @@ const (
 	// (Want true) or an advertisement showed the master alive again (Want
 	// false). Sync groups use it.
 	ActionWantMaster
+	// ActionLowerPriority: a MASTER received a valid advertisement that
+	// does not preempt it: a lower priority (not 0), or an equal priority
+	// from a lower primary address. See Advert. This is where keepalived
+	// sends garp_lower_prio_repeat gratuitous ARPs and runs
+	// notify_master_rx_lower_pri (the fix for stale ARP caches after a
+	// partition heals). It comes after the answering advertisement (unless
+	// Config.LowerPrioNoAdvert).
+	ActionLowerPriority
 )
+
+// PeerAdvert describes an advertisement received from another router.
+type PeerAdvert struct {
+	// From is the IP source address of the advertisement (the peer's
+	// primary address).
+	From netip.Addr
+	// Priority is the advertised priority.
+	Priority uint8
+	// At is the time it was handled.
+	At time.Time
+}
 
 // Action is an output of [Machine.Handle].
 type Action struct {
@@ -191,6 +210,8 @@ type Action struct {
 	// Want is whether the member wants to become MASTER, for
 	// ActionWantMaster.
 	Want bool
+	// Advert is the received advertisement, for ActionLowerPriority.
+	Advert PeerAdvert
 }
 
 // Machine is the pure state machine of one VRRP virtual router instance
@@ -719,6 +740,8 @@ func (m *Machine) masterReceive(now time.Time, p *Packet, src netip.Addr) {
 			m.sendAdvert(m.eff)
 			m.adverAt = now.Add(m.cfg.AdvertInterval)
 		}
+		m.stats.LowerPriorityReceived++
+		m.actions = append(m.actions, Action{Kind: ActionLowerPriority, Advert: PeerAdvert{From: src, Priority: p.Priority, At: now}})
 	}
 }
 

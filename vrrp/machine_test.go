@@ -366,20 +366,23 @@ func TestMachineMasterReceive(t *testing.T) {
 		wantState State
 		reason    Reason
 		wantSends []uint8
+		wantLower []PeerAdvert // ActionLowerPriority, At filled in
 	}{
-		{"higher priority: step down", func(*Config) {}, func(r *rig) Event { return r.advert(200) }, StateBackup, ReasonHigherPriority, nil},
+		{"higher priority: step down", func(*Config) {}, func(r *rig) Event { return r.advert(200) }, StateBackup, ReasonHigherPriority, nil, nil},
 		{"higher priority with higher_prio_send_advert", func(c *Config) { c.HigherPrioSendAdvert = true },
-			func(r *rig) Event { return r.advert(200) }, StateBackup, ReasonHigherPriority, []uint8{100}},
+			func(r *rig) Event { return r.advert(200) }, StateBackup, ReasonHigherPriority, []uint8{100}, nil},
 		{"equal priority higher address: step down", func(*Config) {}, func(r *rig) Event { return r.advert(100, from(hiPeer)) },
-			StateBackup, ReasonTieBreak, nil},
+			StateBackup, ReasonTieBreak, nil, nil},
 		{"equal priority lower address: stay, answer", func(*Config) {}, func(r *rig) Event { return r.advert(100, from(loPeer)) },
-			StateMaster, ReasonNone, []uint8{100}},
+			StateMaster, ReasonNone, []uint8{100}, []PeerAdvert{{From: loPeer, Priority: 100}}},
 		{"lower priority: answer (keepalived default)", func(*Config) {}, func(r *rig) Event { return r.advert(50) },
-			StateMaster, ReasonNone, []uint8{100}},
+			StateMaster, ReasonNone, []uint8{100}, []PeerAdvert{{From: hiPeer, Priority: 50}}},
 		{"lower priority with lower_prio_no_advert", func(c *Config) { c.LowerPrioNoAdvert = true },
-			func(r *rig) Event { return r.advert(50) }, StateMaster, ReasonNone, nil},
+			func(r *rig) Event { return r.advert(50) }, StateMaster, ReasonNone, nil, []PeerAdvert{{From: hiPeer, Priority: 50}}},
 		{"priority 0: send advert at once", func(c *Config) { c.LowerPrioNoAdvert = true },
-			func(r *rig) Event { return r.advert(0) }, StateMaster, ReasonNone, []uint8{100}},
+			func(r *rig) Event { return r.advert(0) }, StateMaster, ReasonNone, []uint8{100}, nil},
+		{"invalid lower-priority advert: dropped, no event", func(*Config) {}, func(r *rig) Event { return r.advert(50, ttl(64)) },
+			StateMaster, ReasonNone, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -395,7 +398,40 @@ func TestMachineMasterReceive(t *testing.T) {
 				r.wantNoTransition(acts)
 			}
 			r.wantSendPrio(acts, tt.wantSends...)
+			var lower []PeerAdvert
+			for i, a := range acts {
+				if a.Kind == ActionLowerPriority {
+					lower = append(lower, a.Advert)
+					if i == 0 && len(tt.wantSends) > 0 {
+						t.Errorf("ActionLowerPriority before the answering advertisement")
+					}
+				}
+			}
+			for i := range tt.wantLower {
+				tt.wantLower[i].At = r.now
+			}
+			if diff := cmpDiff(tt.wantLower, lower); diff != "" {
+				t.Errorf("ActionLowerPriority (-want +got):\n%s", diff)
+			}
+			if got := r.m.Stats().LowerPriorityReceived; got != uint64(len(tt.wantLower)) {
+				t.Errorf("Stats.LowerPriorityReceived = %d, want %d", got, len(tt.wantLower))
+			}
 		})
+	}
+}
+
+// Only a MASTER reports lower-priority advertisements.
+func TestMachineLowerPriorityOnlyMaster(t *testing.T) {
+	r := newRig(t, baseConfig())
+	r.start()
+	acts := r.do(r.advert(50))
+	for _, a := range acts {
+		if a.Kind == ActionLowerPriority {
+			t.Fatalf("BACKUP reported %+v", a)
+		}
+	}
+	if n := r.m.Stats().LowerPriorityReceived; n != 0 {
+		t.Fatalf("Stats.LowerPriorityReceived = %d in BACKUP", n)
 	}
 }
 
@@ -803,8 +839,8 @@ func TestMachineUnicastAndChecksumModes(t *testing.T) {
 		ev := r.advert(50)
 		p := Packet{Version: 3, Type: 1, VRID: 51, Priority: 50, AdvertInterval: time.Second, Addrs: []netip.Addr{vip4}}
 		ev.Payload, _ = p.AppendBinary(nil)
-		acts := r.do(ev) // answered at once (lower priority)
-		if len(acts) != 1 {
+		acts := r.do(ev) // answered at once (lower priority), then reported
+		if len(acts) != 2 || acts[0].Kind != ActionSend || acts[1].Kind != ActionLowerPriority {
 			t.Fatalf("acts %+v", acts)
 		}
 		if mode, ok := VerifyChecksum(acts[0].Payload, ourAddr, MulticastGroup4); !ok || mode != ChecksumNoPseudoHeader {

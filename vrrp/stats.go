@@ -73,6 +73,10 @@ type Stats struct {
 	AdvertsReceived uint64
 	// PriorityZeroReceived counts valid advertisements with priority 0.
 	PriorityZeroReceived uint64
+	// LowerPriorityReceived counts advertisements a MASTER received that
+	// do not preempt it (lower priority, not 0; or equal priority from a
+	// lower address): [ActionLowerPriority].
+	LowerPriorityReceived uint64
 	// AdvertsSent counts advertisements sent (one per destination).
 	AdvertsSent uint64
 	// PriorityZeroSent counts priority-0 advertisements sent.
