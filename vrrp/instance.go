@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -31,6 +32,7 @@ type Instance struct {
 	state    State
 	stats    Stats
 	prio     uint8
+	master   netip.Addr
 	accept   bool
 	onTrans  func(Transition)
 	onLower  func(PeerAdvert)
@@ -106,6 +108,28 @@ func (i *Instance) Priority() uint8 {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.prio
+}
+
+// Master returns the address of the master this instance last heard
+// while BACKUP (see [Machine.Master]), or the invalid address.
+func (i *Instance) Master() netip.Addr {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.master
+}
+
+// ReportMasterDown tells the instance that the master at addr is gone
+// (for example, because a BFD session to it went down). A BACKUP whose last
+// heard master is addr takes over at once, as if its master down timer had
+// expired, instead of Master_Down_Interval after the master's last
+// advertisement; a hint naming another address, or arriving while not
+// BACKUP, is ignored and counted (Stats.MasterDownHints,
+// Stats.MasterDownHintsIgnored). A false hint (the master is alive) costs
+// one short MASTER period: the master answers with its higher priority
+// within one advertisement interval and this instance steps down. It is
+// applied on the loop and never blocks.
+func (i *Instance) ReportMasterDown(addr netip.Addr) {
+	i.post(func(now time.Time) { i.handle(now, Event{Kind: EventMasterDown, Addr: addr}) })
 }
 
 // Accept reports the configured VRRPv3 Accept_Mode.
@@ -383,6 +407,7 @@ func (i *Instance) perform(acts []Action) {
 	i.mu.Lock()
 	i.stats = i.m.Stats()
 	i.prio = i.m.Priority()
+	i.master = i.m.Master()
 	i.mu.Unlock()
 }
 

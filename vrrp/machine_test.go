@@ -775,7 +775,7 @@ func TestStringers(t *testing.T) {
 			t.Fatal("empty")
 		}
 	}
-	for r := range Reason(13) {
+	for r := range Reason(14) {
 		if r.String() == "" {
 			t.Fatal("empty")
 		}
@@ -914,5 +914,84 @@ func BenchmarkMachineBackupReceive(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.Handle(t0, ev)
+	}
+}
+
+func TestMachineMasterDownHint(t *testing.T) {
+	tests := []struct {
+		name      string
+		setup     func(r *rig) // from a fresh machine
+		hint      netip.Addr
+		wantState State
+		reason    Reason
+		acted     bool
+	}{
+		{"backup, hint names the master heard", func(r *rig) { r.start(); r.do(r.advert(200, from(hiPeer))) },
+			hiPeer, StateMaster, ReasonMasterDownHint, true},
+		{"backup, master heard with a zone", func(r *rig) { r.start(); r.do(r.advert(200, from(hiPeer))) },
+			hiPeer.WithZone("eth0"), StateMaster, ReasonMasterDownHint, true},
+		{"backup, master sent priority 0", func(r *rig) { r.start(); r.do(r.advert(200)); r.do(r.advert(0)) },
+			hiPeer, StateMaster, ReasonMasterDownHint, true},
+		{"backup, hint names another address", func(r *rig) { r.start(); r.do(r.advert(200, from(hiPeer))) },
+			loPeer, StateBackup, ReasonNone, false},
+		{"backup, no master heard yet", func(r *rig) { r.start() }, hiPeer, StateBackup, ReasonNone, false},
+		{"backup, only a lower-priority (preempted) master heard", func(r *rig) { r.start(); r.do(r.advert(50, from(hiPeer))) },
+			hiPeer, StateBackup, ReasonNone, false},
+		{"master", func(r *rig) { r.toMaster() }, hiPeer, StateMaster, ReasonNone, false},
+		{"backup after stepping down from master", func(r *rig) { r.toMaster(); r.do(r.advert(200, from(hiPeer))) },
+			hiPeer, StateMaster, ReasonMasterDownHint, true},
+		{"init", func(*rig) {}, hiPeer, StateInit, ReasonNone, false},
+		{"fault", func(r *rig) {
+			r.start()
+			r.do(r.advert(200))
+			r.do(Event{Kind: EventTrack, Name: "eth0", Up: false})
+		}, hiPeer, StateFault, ReasonNone, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := baseConfig()
+			c.Track = []TrackedObject{{Name: "eth0"}}
+			r := newRig(t, c)
+			tt.setup(r)
+			r.now = r.now.Add(10 * time.Millisecond) // well before Master_Down_Interval
+			before := r.m.State()
+			acts := r.do(Event{Kind: EventMasterDown, Addr: tt.hint})
+			r.state(tt.wantState)
+			if tt.reason != ReasonNone {
+				r.wantTransition(acts, before, tt.wantState, tt.reason)
+				r.wantSendPrio(acts, 100)
+				if tr := transitions(acts); tr[0].At != r.now {
+					t.Errorf("transition at %v, want now %v", tr[0].At, r.now)
+				}
+			} else if len(acts) != 0 {
+				t.Errorf("ignored hint returned actions %+v", acts)
+			}
+			s := r.m.Stats()
+			if got := [2]uint64{s.MasterDownHints, s.MasterDownHintsIgnored}; got != map[bool][2]uint64{true: {1, 0}, false: {0, 1}}[tt.acted] {
+				t.Errorf("MasterDownHints, MasterDownHintsIgnored = %v, acted %v", got, tt.acted)
+			}
+		})
+	}
+}
+
+// A sync group member that gets a true hint asks its group, as when its
+// timer expires.
+func TestMachineMasterDownHintSyncGroup(t *testing.T) {
+	r := newRig(t, baseConfig())
+	r.do(Event{Kind: EventJoinGroup})
+	r.start()
+	r.do(r.advert(200))
+	if got := r.m.Master(); got != hiPeer {
+		t.Fatalf("Master() = %v, want %v", got, hiPeer)
+	}
+	acts := r.do(Event{Kind: EventMasterDown, Addr: hiPeer})
+	r.state(StateBackup)
+	if len(acts) != 1 || acts[0].Kind != ActionWantMaster || !acts[0].Want {
+		t.Fatalf("actions %+v, want one ActionWantMaster", acts)
+	}
+	acts = r.do(Event{Kind: EventForce, State: StateMaster})
+	r.wantTransition(acts, StateBackup, StateMaster, ReasonMasterDownHint)
+	if got := r.m.Master(); got.IsValid() {
+		t.Fatalf("MASTER: Master() = %v, want none", got)
 	}
 }

@@ -77,6 +77,10 @@ type Stats struct {
 	// do not preempt it (lower priority, not 0; or equal priority from a
 	// lower address): [ActionLowerPriority].
 	LowerPriorityReceived uint64
+	// MasterDownHints counts [EventMasterDown] hints acted on;
+	// MasterDownHintsIgnored those ignored (another address than the last
+	// heard master, or not BACKUP).
+	MasterDownHints, MasterDownHintsIgnored uint64
 	// AdvertsSent counts advertisements sent (one per destination).
 	AdvertsSent uint64
 	// PriorityZeroSent counts priority-0 advertisements sent.
