@@ -38,6 +38,7 @@ type Instance struct {
 	onLower  func(PeerAdvert)
 	readErrs uint64
 	sendErrs uint64
+	drained  uint64
 
 	// Immutable after New.
 	name    string
@@ -146,6 +147,7 @@ func (i *Instance) Stats() Stats {
 	s := i.stats
 	s.ReadErrors += i.readErrs
 	s.SendErrors += i.sendErrs
+	s.DrainedBeforeTimer += i.drained
 	return s
 }
 
@@ -226,6 +228,10 @@ func (i *Instance) Run(ctx context.Context) error {
 	pkts := make(chan loopPacket)
 	ack := make(chan struct{})
 	buf := make([]byte, 65536)
+	var pbuf []byte // for PendingReader
+	if _, ok := i.tr.(PendingReader); ok {
+		pbuf = make([]byte, 65536)
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { i.read(buf, pkts, ack, done) })
 
@@ -275,8 +281,42 @@ func (i *Instance) Run(ctx context.Context) error {
 			ack <- struct{}{}
 		case <-fired:
 			armed = time.Time{}
+			i.drain(buf, pbuf, pkts, ack)
 			i.handle(i.clock.Now(), Event{Kind: EventTimer})
 		}
+	}
+}
+
+// maxDrain bounds the packets processed before one timer event, so that a
+// flood cannot hold the timer off for ever.
+const maxDrain = 1024
+
+// drain processes the packets already received before a timer event: the
+// one the reader goroutine holds, if any, then those the transport has
+// queued ([PendingReader]).
+func (i *Instance) drain(buf, pbuf []byte, pkts <-chan loopPacket, ack chan<- struct{}) {
+	n := uint64(0)
+	select {
+	case p := <-pkts:
+		i.handle(i.clock.Now(), Event{Kind: EventPacket, Payload: buf[:p.n], Meta: p.meta})
+		ack <- struct{}{}
+		n++
+	default:
+	}
+	if pr, ok := i.tr.(PendingReader); ok {
+		for n < maxDrain {
+			k, meta, ok := pr.ReadPending(pbuf)
+			if !ok {
+				break
+			}
+			i.handle(i.clock.Now(), Event{Kind: EventPacket, Payload: pbuf[:k], Meta: meta})
+			n++
+		}
+	}
+	if n > 0 {
+		i.mu.Lock()
+		i.drained += n
+		i.mu.Unlock()
 	}
 }
 

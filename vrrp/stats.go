@@ -96,6 +96,10 @@ type Stats struct {
 	// ChecksumModeChanges counts switches of the VRRPv3 checksum variant
 	// sent, under AcceptDetect.
 	ChecksumModeChanges uint64
+	// DrainedBeforeTimer counts packets an Instance processed when a timer
+	// fired, before acting on it: packets that were already waiting (see
+	// [PendingReader]). Instance only.
+	DrainedBeforeTimer uint64
 	// SendErrors and ReadErrors count transport errors (Instance only).
 	SendErrors, ReadErrors uint64
 	// Drops counts dropped messages by DropReason.

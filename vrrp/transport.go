@@ -63,6 +63,23 @@ type Transport interface {
 	Close() error
 }
 
+// PendingReader is implemented by a [Transport] that can hand over a
+// packet it has already received without blocking. When a timer of an
+// [Instance] fires, the Instance first processes every packet ReadPending
+// returns, so that a runner that wakes late (the process was paused or
+// starved, or the clock jumped past Master_Down_Timer) sees the
+// advertisements that arrived meanwhile before it acts on the timer: a
+// paused BACKUP does not take over from a live master. ReadPending may be
+// called while another goroutine is blocked in ReadFrom; each packet is
+// returned by one of them. The Transports of [Conn] and of package
+// vrrptest implement it.
+type PendingReader interface {
+	// ReadPending copies a packet already received into b, as ReadFrom
+	// does, or reports ok false at once if there is none (or the
+	// transport is closed).
+	ReadPending(b []byte) (n int, m Meta, ok bool)
+}
+
 // BoundTransport is implemented by a [Transport] that is bound to one
 // VRID and one source address, as those of [Conn.Transport] and
 // [Conn.TransportAH] are. [New] and [Instance.Update] check a

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netns"
@@ -39,11 +40,16 @@ type Conn struct {
 	src    netip.Addr
 	p4     *ipv4.PacketConn
 	p6     *ipv6.PacketConn
+	rc     syscall.RawConn // of the socket, for drainSocket
 	closed chan struct{}
 	once   sync.Once
 	wg     sync.WaitGroup
 
 	tos int
+
+	drainMu  sync.Mutex // guards the buffers of drainSocket
+	drainBuf []byte
+	drainOOB []byte
 
 	mu    sync.Mutex
 	vrid  map[uint8]*vridTransport
@@ -159,6 +165,7 @@ func (c *Conn) open(tos int) error {
 	if err != nil {
 		return err
 	}
+	c.rc = sc
 	var serr error
 	err = sc.Control(func(fd uintptr) {
 		serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
@@ -269,21 +276,104 @@ func (c *Conn) readLoop() {
 			continue
 		}
 		backoff = time.Millisecond
-		if n < 2 {
+		c.dispatch(buf[:n], m)
+	}
+}
+
+// dispatch queues the VRRP message b for its VRID's Transport.
+func (c *Conn) dispatch(b []byte, m Meta) {
+	if len(b) < 2 {
+		c.st.short.Add(1)
+		return
+	}
+	switch t := c.transportFor(b[1]); {
+	case t == nil:
+		c.st.unknownVRID.Add(1)
+	case t.key != nil:
+		// A VRID using AH accepts only AH-authenticated messages
+		// (readAH): a bare one would bypass the ICV check.
+		c.st.authFailures.Add(1)
+	default:
+		c.enqueue(t, b, m)
+	}
+}
+
+// drainSocket moves the packets waiting in the socket's receive buffer to
+// their VRIDs' queues without blocking, for [PendingReader]: after a pause
+// of the process the reader goroutine may not have run yet. It reads the
+// socket directly (non-blocking recvmsg) beside readLoop; each packet goes
+// to one of them.
+func (c *Conn) drainSocket() {
+	c.drainMu.Lock()
+	defer c.drainMu.Unlock()
+	if c.drainBuf == nil {
+		c.drainBuf = make([]byte, 65536)
+		if c.p6 != nil {
+			c.drainOOB = ipv6.NewControlMessage(ipv6.FlagHopLimit | ipv6.FlagDst | ipv6.FlagInterface)
+		} else {
+			c.drainOOB = ipv4.NewControlMessage(ipv4.FlagTTL | ipv4.FlagDst | ipv4.FlagInterface)
+		}
+	}
+	for range maxDrain {
+		select {
+		case <-c.closed:
+			return
+		default:
+		}
+		var (
+			n, oobn int
+			from    unix.Sockaddr
+			rerr    error
+		)
+		err := c.rc.Read(func(fd uintptr) bool {
+			n, oobn, _, from, rerr = unix.Recvmsg(int(fd), c.drainBuf, c.drainOOB, unix.MSG_DONTWAIT)
+			return true // never wait
+		})
+		if err != nil || rerr != nil {
+			return // empty (EAGAIN) or closed
+		}
+		b, m, ok := c.parseRaw(c.drainBuf[:n], c.drainOOB[:oobn], from)
+		if !ok {
 			c.st.short.Add(1)
 			continue
 		}
-		switch t := c.transportFor(buf[1]); {
-		case t == nil:
-			c.st.unknownVRID.Add(1)
-		case t.key != nil:
-			// A VRID using AH accepts only AH-authenticated messages
-			// (readAH): a bare one would bypass the ICV check.
-			c.st.authFailures.Add(1)
-		default:
-			c.enqueue(t, buf[:n], m)
-		}
+		c.dispatch(b, m)
 	}
+}
+
+// parseRaw returns the VRRP message and its Meta from a datagram read from
+// the raw socket with recvmsg: for IPv4 it starts with the IP header.
+func (c *Conn) parseRaw(b, oob []byte, from unix.Sockaddr) ([]byte, Meta, bool) {
+	m := Meta{TTL: -1}
+	if c.p6 != nil {
+		if sa, ok := from.(*unix.SockaddrInet6); ok {
+			m.Src = netip.AddrFrom16(sa.Addr)
+		}
+		var cm ipv6.ControlMessage
+		if cm.Parse(oob) == nil {
+			m.TTL = cm.HopLimit
+			m.IfIndex = cm.IfIndex
+			if d, ok := netip.AddrFromSlice(cm.Dst); ok {
+				m.Dst = d
+			}
+		}
+		return b, m, true
+	}
+	if len(b) < ipv4Len || b[0]>>4 != 4 {
+		return nil, m, false
+	}
+	hl := int(b[0]&0x0f) * 4
+	if hl < ipv4Len || len(b) < hl {
+		return nil, m, false
+	}
+	m.Src = netip.AddrFrom4([4]byte(b[12:16]))
+	m.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+	m.TTL = int(b[8])
+	var cm ipv4.ControlMessage
+	if cm.Parse(oob) == nil {
+		m.IfIndex = cm.IfIndex
+	}
+	return b[hl:], m, true
 }
 
 // readRetry handles a read error: unless the Conn is closed, it counts the
@@ -461,6 +551,30 @@ func (t *vridTransport) VRID() uint8 { return t.vrid }
 
 // Source returns the Conn's source address.
 func (t *vridTransport) Source() netip.Addr { return t.c.src }
+
+var _ PendingReader = (*vridTransport)(nil)
+
+// ReadPending implements [PendingReader]: it returns a queued packet of
+// the VRID, after moving what is waiting in the socket to the queues. For
+// AH (TransportAH) only the queue is read.
+func (t *vridTransport) ReadPending(b []byte) (int, Meta, bool) {
+	select {
+	case <-t.done:
+		return 0, Meta{}, false
+	case <-t.c.closed:
+		return 0, Meta{}, false
+	default:
+	}
+	if t.key == nil {
+		t.c.drainSocket()
+	}
+	select {
+	case p := <-t.q:
+		return copy(b, p.b), p.m, true
+	default:
+		return 0, Meta{}, false
+	}
+}
 
 func (t *vridTransport) ReadFrom(b []byte) (int, Meta, error) {
 	select {
