@@ -325,9 +325,10 @@ func (c *Conn) drainSocket() {
 			from    unix.Sockaddr
 			rerr    error
 		)
-		err := c.rc.Read(func(fd uintptr) bool {
+		// Control, not Read: Read would wait for the read lock that
+		// readLoop's blocked ReadFrom holds.
+		err := c.rc.Control(func(fd uintptr) {
 			n, oobn, _, from, rerr = unix.Recvmsg(int(fd), c.drainBuf, c.drainOOB, unix.MSG_DONTWAIT)
-			return true // never wait
 		})
 		if err != nil || rerr != nil {
 			return // empty (EAGAIN) or closed
