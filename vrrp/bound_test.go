@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -95,4 +96,41 @@ func TestNewBoundTransportSource(t *testing.T) {
 			}
 		}
 	})
+}
+
+// joinedTransport is a boundTransport that has joined some multicast
+// groups, as a Conn's Transport reports with Joined.
+type joinedTransport struct {
+	boundTransport
+	groups []netip.Addr
+}
+
+func (j joinedTransport) Joined(g netip.Addr) bool { return slices.Contains(j.groups, g) }
+
+func TestNewBoundTransportGroup(t *testing.T) {
+	doc4 := netip.MustParseAddr("233.252.0.18")
+	tests := []struct {
+		name   string
+		joined []netip.Addr
+		cfg    vrrp.Config
+		ok     bool
+	}{
+		{"default group joined", []netip.Addr{vrrp.MulticastGroup4}, vrrp.Config{VRID: 51}, true},
+		{"default group not joined", []netip.Addr{doc4}, vrrp.Config{VRID: 51}, false},
+		{"mcast_dst_ip joined", []netip.Addr{vrrp.MulticastGroup4, doc4}, vrrp.Config{VRID: 51, MulticastGroup: doc4}, true},
+		{"mcast_dst_ip not joined", []netip.Addr{vrrp.MulticastGroup4}, vrrp.Config{VRID: 51, MulticastGroup: doc4}, false},
+		{"unicast needs no group", nil, vrrp.Config{VRID: 51, Peers: []netip.Addr{addrB}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := joinedTransport{boundTransport{vrrptest.NewNetwork().Transport(addrA), 51}, tt.joined}
+			_, err := vrrp.New(tt.cfg, tr)
+			if tt.ok && err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			if !tt.ok && !errors.Is(err, vrrp.ErrInvalidConfig) {
+				t.Fatalf("New: err = %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
 }

@@ -85,6 +85,15 @@ type Config struct {
 	// multicast group; otherwise one copy goes to each peer.
 	Peers []netip.Addr
 
+	// MulticastGroup is the multicast group advertisements are sent to
+	// when Peers is empty (keepalived's mcast_dst_ip, vrrp_mcast_group4
+	// and vrrp_mcast_group6), of the family of Source. If zero,
+	// [MulticastGroup4] (224.0.0.18) or [MulticastGroup6] (ff02::12) is
+	// used. The transport must receive it too: a [Conn] joins the groups
+	// of [ConnConfig.MulticastGroups], and [New] rejects a group a Conn's
+	// transport has not joined.
+	MulticastGroup netip.Addr
+
 	// UnicastTTL is the range of TTL / hop limit accepted on advertisements
 	// when Peers is set. If zero, only 255 is accepted (as for multicast).
 	UnicastTTL TTLRange
@@ -262,6 +271,18 @@ func (c *Config) normalize() (Config, error) {
 		n.Peers[i] = a
 		if !a.IsValid() || (n.Source.IsValid() && a.Is4() != n.Source.Is4()) {
 			bad("Peers", "peer %d (%v) invalid or not of the family of Source", i, c.Peers[i])
+		}
+	}
+	if n.MulticastGroup.IsValid() {
+		g := n.MulticastGroup.WithZone("").Unmap()
+		n.MulticastGroup = g
+		if !g.IsMulticast() || (n.Source.IsValid() && g.Is4() != n.Source.Is4()) {
+			bad("MulticastGroup", "%v: not a multicast address of the family of Source", c.MulticastGroup)
+		}
+	} else if n.Source.IsValid() {
+		n.MulticastGroup = MulticastGroup4
+		if n.Source.Is6() {
+			n.MulticastGroup = MulticastGroup6
 		}
 	}
 	if n.UnicastTTL == (TTLRange{}) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -28,9 +27,8 @@ func TestIntegrationReadPendingDrainsSocket(t *testing.T) {
 			}
 			t.Cleanup(func() { sender.Close() })
 			// The receiving Conn, opened without its reader goroutine.
-			c := &Conn{cfg: ConnConfig{Interface: "eth0", IPv6: v6, NetNS: b.Path(), QueueLen: 64}, closed: make(chan struct{}),
-				vrid: map[uint8]*vridTransport{}, log: slog.New(slog.DiscardHandler), tos: 0xc0}
-			if err := inNetNS(b.Path(), func() error { return c.open(0xc0) }); err != nil {
+			c, err := openConn(ConnConfig{Interface: "eth0", IPv6: v6, NetNS: b.Path()})
+			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { c.Close() })

@@ -596,11 +596,7 @@ func (m *Machine) sendAdvert(prio uint8) {
 		}
 	}
 	if len(m.cfg.Peers) == 0 {
-		dst := MulticastGroup4
-		if !m.cfg.is4() {
-			dst = MulticastGroup6
-		}
-		m.sendTo(dst, prio)
+		m.sendTo(m.cfg.MulticastGroup, prio)
 		return
 	}
 	for _, dst := range m.cfg.Peers {

@@ -743,6 +743,10 @@ func TestConfigValidate(t *testing.T) {
 		{"track no name", func(c *Config) { c.Track = []TrackedObject{{}} }, false},
 		{"track weight", func(c *Config) { c.Track = []TrackedObject{{Name: "a", Weight: 300}} }, false},
 		{"track dup", func(c *Config) { c.Track = []TrackedObject{{Name: "a"}, {Name: "a"}} }, false},
+		{"multicast group", func(c *Config) { c.MulticastGroup = mcastDoc4 }, true},
+		{"multicast group v6", func(c *Config) { c.Source = kaSrc6; c.Addrs = nil; c.MulticastGroup = mcastDoc6 }, true},
+		{"multicast group unicast", func(c *Config) { c.MulticastGroup = hiPeer }, false},
+		{"multicast group other family", func(c *Config) { c.MulticastGroup = mcastDoc6 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -993,5 +997,50 @@ func TestMachineMasterDownHintSyncGroup(t *testing.T) {
 	r.wantTransition(acts, StateBackup, StateMaster, ReasonMasterDownHint)
 	if got := r.m.Master(); got.IsValid() {
 		t.Fatalf("MASTER: Master() = %v, want none", got)
+	}
+}
+
+// Documentation multicast groups (RFC 6676: MCAST-TEST-NET and the IPv6
+// unicast-prefix-based group for 2001:db8::/32).
+var (
+	mcastDoc4 = netip.MustParseAddr("233.252.0.18")
+	mcastDoc6 = netip.MustParseAddr("ff02::db8:0:12")
+)
+
+// Multicast advertisements go to Config.MulticastGroup, and their VRRPv3
+// checksum covers it.
+func TestMachineMulticastGroup(t *testing.T) {
+	tests := []struct {
+		name  string
+		mod   func(*Config)
+		want  netip.Addr
+		peers bool
+	}{
+		{"default v4", func(*Config) {}, MulticastGroup4, false},
+		{"default v6", func(c *Config) { c.Source = kaSrc6; c.Addrs = []netip.Addr{vip6} }, MulticastGroup6, false},
+		{"mcast_dst_ip v4", func(c *Config) { c.MulticastGroup = mcastDoc4 }, mcastDoc4, false},
+		{"mcast_dst_ip v6", func(c *Config) { c.Source = kaSrc6; c.Addrs = []netip.Addr{vip6}; c.MulticastGroup = mcastDoc6 }, mcastDoc6, false},
+		{"unicast ignores the group", func(c *Config) { c.MulticastGroup = mcastDoc4; c.Peers = []netip.Addr{hiPeer} }, hiPeer, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := baseConfig()
+			c.Priority = 255
+			tt.mod(&c)
+			r := newRig(t, c)
+			acts := r.start()
+			var dsts []netip.Addr
+			for _, a := range acts {
+				if a.Kind == ActionSend {
+					dsts = append(dsts, a.Dst)
+					if _, ok := VerifyChecksum(a.Payload, r.cfg.Source, a.Dst); !ok {
+						t.Errorf("advert to %v: checksum not over that destination", a.Dst)
+					}
+				}
+			}
+			if diff := cmpDiff([]netip.Addr{tt.want}, dsts); diff != "" {
+				t.Errorf("destinations (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -35,9 +35,10 @@ type Meta struct {
 //   - send with IP protocol 112, TTL / hop limit 255, from the instance's
 //     [Config.Source] address (for IPv6, the interface's link-local
 //     address), to dst exactly as given: the Instance passes the multicast
-//     group ([MulticastGroup4] 224.0.0.18 or [MulticastGroup6] ff02::12)
-//     when [Config.Peers] is empty, and each unicast peer address in turn
-//     otherwise;
+//     group ([Config.MulticastGroup], by default [MulticastGroup4]
+//     224.0.0.18 or [MulticastGroup6] ff02::12) when [Config.Peers] is
+//     empty, and each unicast peer address in turn otherwise (a transport
+//     may send unicast with another TTL, as keepalived's unicast_ttl);
 //   - never modify the payload: the Instance has already filled in the
 //     checksum (VRRPv3 checksums cover a pseudo-header built from
 //     Config.Source and dst, so the transport must send from exactly that
@@ -87,7 +88,9 @@ type PendingReader interface {
 // transport's, or a Config.Source other than the transport's, is an
 // [ErrInvalidConfig] error (it would send one VRID or source while
 // receiving another: a silent dual master). A zero Config.Source is taken
-// from the transport.
+// from the transport. If the transport also has a method Joined(group
+// netip.Addr) bool (as Conn's have), a multicast instance whose group
+// (Config.MulticastGroup or the default) it has not joined is an error too.
 type BoundTransport interface {
 	Transport
 	// VRID returns the VRID whose advertisements the transport delivers.
@@ -113,6 +116,18 @@ func checkBound(c *Config, tr Transport) error {
 		c.Source = b.Source()
 	case src.IsValid() && c.Source.WithZone("").Unmap() != src:
 		errs = append(errs, fmt.Errorf("vrrp: config Source: %v, but the transport sends from %v: %w", c.Source, src, ErrInvalidConfig))
+	}
+	if j, ok := tr.(interface{ Joined(netip.Addr) bool }); ok && len(c.Peers) == 0 && c.Source.IsValid() {
+		g := c.MulticastGroup.WithZone("").Unmap()
+		if !g.IsValid() {
+			g = MulticastGroup4
+			if c.Source.Unmap().Is6() {
+				g = MulticastGroup6
+			}
+		}
+		if g.IsMulticast() && !j.Joined(g) {
+			errs = append(errs, fmt.Errorf("vrrp: config MulticastGroup: %v not joined by the transport (ConnConfig.MulticastGroups, Conn.JoinGroup): %w", g, ErrInvalidConfig))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -165,6 +180,16 @@ type ConnConfig struct {
 	// TOS is the IPv4 TOS / IPv6 traffic class. If zero, 0xc0 is used
 	// (network control, as keepalived); -1 means 0.
 	TOS int
+	// MulticastGroups are the multicast groups joined on the interface, of
+	// the Conn's family (keepalived's mcast_dst_ip, vrrp_mcast_group4 and
+	// vrrp_mcast_group6). If empty, the VRRP group of the family
+	// ([MulticastGroup4] 224.0.0.18 or [MulticastGroup6] ff02::12) is
+	// joined. [Conn.JoinGroup] joins more later.
+	MulticastGroups []netip.Addr
+	// UnicastTTL is the TTL / hop limit of unicast advertisements sent
+	// (to Config.Peers; keepalived's unicast_ttl), 1-255. If zero, 255 is
+	// used. Multicast advertisements always leave with 255, as do AH ones.
+	UnicastTTL int
 	// QueueLen is the number of received packets buffered per VRID. If
 	// zero, 64 is used. Packets arriving on a full queue are dropped and
 	// counted.

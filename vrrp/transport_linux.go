@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -27,8 +28,10 @@ import (
 // the payload).
 //
 // The socket is bound to the interface (SO_BINDTODEVICE), joins the VRRP
-// multicast group on it (224.0.0.18 or ff02::12), sends with TTL / hop limit
-// 255, TOS / traffic class 0xc0 (as keepalived), DF clear (IPv4) and
+// multicast group on it (224.0.0.18 or ff02::12, or
+// [ConnConfig.MulticastGroups]), sends with TTL / hop limit 255 (unicast:
+// [ConnConfig.UnicastTTL]), TOS / traffic class 0xc0 (as keepalived), DF
+// clear (IPv4) and
 // multicast loopback off, from the configured source address, and reports
 // the received TTL / hop limit, destination and interface index.
 //
@@ -45,7 +48,9 @@ type Conn struct {
 	once   sync.Once
 	wg     sync.WaitGroup
 
-	tos int
+	tos    int
+	ttl    int          // unicast TTL / hop limit
+	groups []netip.Addr // joined; guarded by mu after open
 
 	drainMu  sync.Mutex // guards the buffers of drainSocket
 	drainBuf []byte
@@ -63,11 +68,45 @@ type Conn struct {
 
 // Listen opens the raw VRRP socket described by cfg.
 func Listen(cfg ConnConfig) (*Conn, error) {
+	c, err := openConn(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.wg.Add(1)
+	go c.readLoop()
+	return c, nil
+}
+
+// openConn opens the Conn of Listen without starting its reader.
+func openConn(cfg ConnConfig) (*Conn, error) {
 	if cfg.Interface == "" {
 		return nil, errors.New("vrrp: listen: interface required")
 	}
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 64
+	}
+	ttl := cfg.UnicastTTL
+	switch {
+	case ttl == 0:
+		ttl = 255
+	case ttl < 1 || ttl > 255:
+		return nil, fmt.Errorf("vrrp: listen on %s: UnicastTTL %d not in 1-255", cfg.Interface, cfg.UnicastTTL)
+	}
+	var groups []netip.Addr
+	for _, g := range cfg.MulticastGroups {
+		g = g.WithZone("").Unmap()
+		if !g.IsMulticast() || g.Is6() != cfg.IPv6 {
+			return nil, fmt.Errorf("vrrp: listen on %s: multicast group %v not a multicast address of the family", cfg.Interface, g)
+		}
+		if !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		groups = []netip.Addr{MulticastGroup4}
+		if cfg.IPv6 {
+			groups[0] = MulticastGroup6
+		}
 	}
 	tos := cfg.TOS
 	switch {
@@ -78,6 +117,8 @@ func Listen(cfg ConnConfig) (*Conn, error) {
 	}
 	c := &Conn{
 		tos:    tos,
+		ttl:    ttl,
+		groups: groups,
 		cfg:    cfg,
 		closed: make(chan struct{}),
 		vrid:   map[uint8]*vridTransport{},
@@ -91,8 +132,6 @@ func Listen(cfg ConnConfig) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: listen on %s: %w", cfg.Interface, err)
 	}
-	c.wg.Add(1)
-	go c.readLoop()
 	return c, nil
 }
 
@@ -180,26 +219,30 @@ func (c *Conn) open(tos int) error {
 	if c.cfg.IPv6 {
 		p := ipv6.NewPacketConn(pc)
 		err = errors.Join(
-			p.SetHopLimit(255),
+			p.SetHopLimit(c.ttl),
 			p.SetMulticastHopLimit(255),
 			p.SetTrafficClass(tos),
 			p.SetMulticastLoopback(false),
 			p.SetMulticastInterface(ifi),
-			p.JoinGroup(ifi, &net.IPAddr{IP: net.IP(MulticastGroup6.AsSlice())}),
 			p.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true),
 		)
+		for _, g := range c.groups {
+			err = errors.Join(err, p.JoinGroup(ifi, &net.IPAddr{IP: net.IP(g.AsSlice())}))
+		}
 		c.p6 = p
 	} else {
 		p := ipv4.NewPacketConn(pc)
 		err = errors.Join(
-			p.SetTTL(255),
+			p.SetTTL(c.ttl),
 			p.SetMulticastTTL(255),
 			p.SetTOS(tos),
 			p.SetMulticastLoopback(false),
 			p.SetMulticastInterface(ifi),
-			p.JoinGroup(ifi, &net.IPAddr{IP: net.IP(MulticastGroup4.AsSlice())}),
 			p.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst|ipv4.FlagInterface, true),
 		)
+		for _, g := range c.groups {
+			err = errors.Join(err, p.JoinGroup(ifi, &net.IPAddr{IP: net.IP(g.AsSlice())}))
+		}
 		c.p4 = p
 	}
 	if err != nil {
@@ -239,6 +282,55 @@ func defaultSource(ifi *net.Interface, v6 bool) (netip.Addr, error) {
 
 // Source returns the source address of sent packets.
 func (c *Conn) Source() netip.Addr { return c.src }
+
+// MulticastGroups returns the multicast groups joined.
+func (c *Conn) MulticastGroups() []netip.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.groups)
+}
+
+// Joined reports whether the multicast group g has been joined.
+func (c *Conn) Joined(g netip.Addr) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Contains(c.groups, g.WithZone("").Unmap())
+}
+
+// JoinGroup joins the multicast group g (of the Conn's family) on the
+// interface, for instances whose Config.MulticastGroup is g. Joining a
+// group already joined does nothing.
+func (c *Conn) JoinGroup(g netip.Addr) error {
+	g = g.WithZone("").Unmap()
+	if !g.IsMulticast() || g.Is6() != c.cfg.IPv6 {
+		return fmt.Errorf("vrrp: join %v on %s: not a multicast address of the family", g, c.ifi.Name)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.closed:
+		return fmt.Errorf("vrrp: join %v on %s: %w", g, c.ifi.Name, net.ErrClosed)
+	default:
+	}
+	if slices.Contains(c.groups, g) {
+		return nil
+	}
+	ga := &net.IPAddr{IP: net.IP(g.AsSlice())}
+	var err error
+	if c.p6 != nil {
+		err = c.p6.JoinGroup(c.ifi, ga)
+	} else {
+		err = c.p4.JoinGroup(c.ifi, ga)
+		if err == nil && c.ah != nil {
+			err = c.ah.raw.JoinGroup(c.ifi, ga)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("vrrp: join %v on %s: %w", g, c.ifi.Name, err)
+	}
+	c.groups = append(c.groups, g)
+	return nil
+}
 
 // Interface returns the interface the Conn is bound to.
 func (c *Conn) Interface() *net.Interface { return c.ifi }
@@ -552,6 +644,9 @@ func (t *vridTransport) VRID() uint8 { return t.vrid }
 
 // Source returns the Conn's source address.
 func (t *vridTransport) Source() netip.Addr { return t.c.src }
+
+// Joined reports whether the Conn has joined the multicast group g.
+func (t *vridTransport) Joined(g netip.Addr) bool { return t.c.Joined(g) }
 
 var _ PendingReader = (*vridTransport)(nil)
 
