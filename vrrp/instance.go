@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -39,6 +40,7 @@ type Instance struct {
 	readErrs uint64
 	sendErrs uint64
 	drained  uint64
+	watchers []*watcher
 
 	// Immutable after New.
 	name    string
@@ -47,6 +49,7 @@ type Instance struct {
 	is4     bool
 
 	wake  chan struct{}
+	ended chan struct{} // closed when Run has returned
 	group *SyncGroup
 	index int
 }
@@ -76,6 +79,7 @@ func New(cfg Config, tr Transport) (*Instance, error) {
 		onTrans: cfg.OnTransition,
 		onLower: cfg.OnLowerPriority,
 		wake:    make(chan struct{}, 1),
+		ended:   make(chan struct{}),
 		name:    m.cfg.Name,
 		vrid:    m.cfg.VRID,
 		version: m.cfg.Version,
@@ -195,6 +199,94 @@ func (i *Instance) Update(cfg Config) error {
 	return nil
 }
 
+// watcher is the queue behind one Watch channel.
+type watcher struct {
+	mu   sync.Mutex
+	q    []Transition
+	wake chan struct{} // capacity 1
+}
+
+// Watch returns a channel that receives every transition of the instance
+// from now on, in order, none dropped, including the final one to STOP.
+// The instance never waits for the reader: transitions queue without
+// bound until read (they are rare: a handful per failover). The channel is
+// closed once Run has returned and every queued transition has been
+// received, or when ctx is done (queued transitions are then discarded);
+// the goroutine that feeds it ends then. Call Watch before Run so as not
+// to miss the first transition, and pass a ctx that outlives Run (e.g.
+// context.Background()) to receive the STOP transition.
+//
+// A reader that stops reading before the channel is closed must cancel
+// ctx to release the goroutine. Any number of watchers may be active;
+// Watch may be called from any goroutine, including from the hooks.
+func (i *Instance) Watch(ctx context.Context) <-chan Transition {
+	w := &watcher{wake: make(chan struct{}, 1)}
+	ch := make(chan Transition)
+	i.mu.Lock()
+	i.watchers = append(i.watchers, w)
+	i.mu.Unlock()
+	go func() {
+		defer close(ch)
+		defer i.removeWatcher(w)
+		ended := false
+		for {
+			w.mu.Lock()
+			q := w.q
+			w.q = nil
+			w.mu.Unlock()
+			for _, t := range q {
+				select {
+				case ch <- t:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if len(q) > 0 {
+				continue
+			}
+			if ended {
+				return // Run has returned and the queue is empty
+			}
+			select {
+			case <-w.wake:
+			case <-i.ended:
+				ended = true // one more pass for what Run queued last
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func (i *Instance) removeWatcher(w *watcher) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for n, x := range i.watchers {
+		if x == w {
+			// A new slice: notifyWatchers may be ranging over the old one.
+			i.watchers = slices.Concat(i.watchers[:n], i.watchers[n+1:])
+			return
+		}
+	}
+}
+
+// notifyWatchers queues t for every Watch channel; it never blocks.
+func (i *Instance) notifyWatchers(t Transition) {
+	i.mu.Lock()
+	ws := i.watchers
+	i.mu.Unlock()
+	for _, w := range ws {
+		w.mu.Lock()
+		w.q = append(w.q, t)
+		w.mu.Unlock()
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
 // post queues f to run on the loop. It never blocks.
 func (i *Instance) post(f func(now time.Time)) {
 	i.mu.Lock()
@@ -224,6 +316,7 @@ func (i *Instance) Run(ctx context.Context) error {
 	i.ran = true
 	i.mu.Unlock()
 
+	defer close(i.ended) // after the deferred shutdown below
 	done := make(chan struct{})
 	pkts := make(chan loopPacket)
 	ack := make(chan struct{})
@@ -428,6 +521,7 @@ func (i *Instance) perform(acts []Action) {
 			hook := i.onTrans
 			i.mu.Unlock()
 			i.log.Info("transition", "from", t.From.String(), "to", t.To.String(), "reason", t.Reason.String(), "priority", int(t.Priority))
+			i.notifyWatchers(t)
 			if hook != nil {
 				hook(t)
 			}
