@@ -27,7 +27,7 @@ func TestInstanceWatchSlowConsumer(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- inst.Run(ctx) }()
-		synctest.Wait() // started: INIT -> BACKUP
+		synctest.Wait()   // started: INIT -> BACKUP
 		const flaps = 100 // each: BACKUP -> FAULT -> BACKUP
 		for range flaps {
 			inst.SetTracked("eth0", false)
