@@ -590,7 +590,7 @@ func (c *Conn) Transport(vrid uint8) (Transport, error) {
 func (c *Conn) checkVRIDLocked(vrid uint8) error {
 	select {
 	case <-c.closed:
-		return net.ErrClosed
+		return fmt.Errorf("vrrp: transport for vrid %d: %w", vrid, ErrClosed)
 	default:
 	}
 	if _, ok := c.vrid[vrid]; ok {

@@ -3,14 +3,11 @@
 package vrrp
 
 import (
-	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 )
 
-// errListenNotSupported wraps [errors.ErrUnsupported].
-var errListenNotSupported = fmt.Errorf("vrrp: raw socket transport not supported on this platform: %w", errors.ErrUnsupported)
+var errListenNotSupported = ErrNotSupported
 
 // Conn is the Linux raw-socket transport; on this platform [Listen] fails.
 type Conn struct{}
