@@ -56,7 +56,8 @@ type Config struct {
 	// If zero, 3 is used.
 	Version int
 
-	// VRID is the virtual router identifier, 1-255. Required.
+	// VRID is the virtual router identifier, 1-255. Required. [New]
+	// rejects a VRID other than that of a [BoundTransport].
 	VRID uint8
 
 	// Priority is the configured (base) priority, 1-255; 255 means this
@@ -72,7 +73,8 @@ type Config struct {
 	// source of its advertisements, the address in the VRRPv3 pseudo-header
 	// checksum and the tie-breaker on equal priority. For IPv6 it is the
 	// interface's link-local address. Its family is the instance's family.
-	// Required.
+	// Required, except that [New] takes it from a [BoundTransport] (such as
+	// [Conn.Transport]'s) when zero, and rejects one that differs.
 	Source netip.Addr
 
 	// Addrs are the virtual addresses advertised, of the same family as
@@ -82,6 +84,15 @@ type Config struct {
 	// Peers are unicast peers. If empty, advertisements go to the VRRP
 	// multicast group; otherwise one copy goes to each peer.
 	Peers []netip.Addr
+
+	// MulticastGroup is the multicast group advertisements are sent to
+	// when Peers is empty (keepalived's mcast_dst_ip, vrrp_mcast_group4
+	// and vrrp_mcast_group6), of the family of Source. If zero,
+	// [MulticastGroup4] (224.0.0.18) or [MulticastGroup6] (ff02::12) is
+	// used. The transport must receive it too: a [Conn] joins the groups
+	// of [ConnConfig.MulticastGroups], and [New] rejects a group a Conn's
+	// transport has not joined.
+	MulticastGroup netip.Addr
 
 	// UnicastTTL is the range of TTL / hop limit accepted on advertisements
 	// when Peers is set. If zero, only 255 is accepted (as for multicast).
@@ -166,6 +177,16 @@ type Config struct {
 	// quickly; it may call any method of the Instance (none blocks).
 	// Ignored by Machine, which returns transitions as actions.
 	OnTransition func(Transition)
+
+	// OnLowerPriority, if not nil, is called on the Instance's loop
+	// goroutine when it is MASTER and receives an advertisement that does
+	// not preempt it: a lower priority other than 0, or an equal priority
+	// from a lower primary address ([ActionLowerPriority]). keepalived
+	// sends gratuitous ARPs (garp_lower_prio_repeat) and runs
+	// notify_master_rx_lower_pri then: another router believed it was
+	// master, so hosts may have stale ARP entries. The same rules as for
+	// OnTransition apply. Ignored by Machine.
+	OnLowerPriority func(PeerAdvert)
 }
 
 // ErrInvalidConfig is wrapped by the errors of [Config.Validate].
@@ -250,6 +271,18 @@ func (c *Config) normalize() (Config, error) {
 		n.Peers[i] = a
 		if !a.IsValid() || (n.Source.IsValid() && a.Is4() != n.Source.Is4()) {
 			bad("Peers", "peer %d (%v) invalid or not of the family of Source", i, c.Peers[i])
+		}
+	}
+	if n.MulticastGroup.IsValid() {
+		g := n.MulticastGroup.WithZone("").Unmap()
+		n.MulticastGroup = g
+		if !g.IsMulticast() || (n.Source.IsValid() && g.Is4() != n.Source.Is4()) {
+			bad("MulticastGroup", "%v: not a multicast address of the family of Source", c.MulticastGroup)
+		}
+	} else if n.Source.IsValid() {
+		n.MulticastGroup = MulticastGroup4
+		if n.Source.Is6() {
+			n.MulticastGroup = MulticastGroup6
 		}
 	}
 	if n.UnicastTTL == (TTLRange{}) {

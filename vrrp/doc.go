@@ -31,6 +31,9 @@
 //	if err != nil { ... }
 //	err = inst.Run(ctx) // until ctx is cancelled; a master then sends priority 0
 //
+// The README's examples/embed is a complete program: the Linux transport,
+// [Instance.Watch] feeding package vip, and SIGTERM handling.
+//
 // VRRP does not add addresses, send gratuitous ARP or run notify scripts:
 // its caller does, on OnTransition.
 //
@@ -44,16 +47,34 @@
 //
 // # Concurrency
 //
-// A Machine is not safe for concurrent use. An Instance is: State, Stats
-// and Priority read a snapshot; SetPriority, SetTracked and Update are
-// queued to the loop and never block, so they may be called from
-// OnTransition. OnTransition runs on the loop goroutine, in order, and must
-// return quickly. Run returns after ctx is cancelled, once its goroutines
-// have ended and the transport is closed.
+// A Machine (and a Group) is not safe for concurrent use: one goroutine
+// drives it. Every method of an Instance is safe for concurrent use:
+//
+//   - Name, VRID, State, Priority, Master, Accept and Stats read a
+//     snapshot;
+//   - SetPriority, SetTracked, ReportMasterDown and Update are queued to
+//     the loop, applied in order, and never block (Update validates at
+//     once and returns its error);
+//   - Watch returns a channel fed from an unbounded queue: a slow reader
+//     never blocks the loop;
+//   - Run blocks until ctx is cancelled, then (a MASTER having sent
+//     priority 0) closes the transport, waits for its goroutines and
+//     returns nil; it returns [ErrRunning] if called twice.
+//
+// The hooks (Config.OnTransition, Config.OnLowerPriority) run on the loop
+// goroutine, in order, and must return quickly: they may call any method
+// of the Instance except Run (the mutators are queued, so none blocks),
+// but must not wait for the Instance, for example on a Watch channel or on
+// Run returning. Do slow work (netlink, scripts) on another goroutine:
+// [Instance.Watch] is that queue.
+//
+// A [Conn] and its Transports are safe for concurrent use; Close unblocks
+// every ReadFrom, after which operations return [ErrClosed].
 //
 // # Linux
 //
 // [Listen] opens the raw-socket transport (IP protocol 112, multicast
 // group membership, TTL 255) on Linux; on other systems it returns an
-// error. Everything else builds and runs on any GOOS.
+// error wrapping [ErrNotSupported] (and [errors.ErrUnsupported]).
+// Everything else builds and runs on any GOOS.
 package vrrp

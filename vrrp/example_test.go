@@ -75,3 +75,45 @@ func ExampleInstance() {
 	// MASTER -> STOP (shutdown)
 	// adverts sent: 2
 }
+
+// Drive the pure state machine with explicit times: no goroutines, clock or
+// sockets. Perform the actions it returns, and call it with EventTimer at
+// NextDeadline.
+func ExampleMachine() {
+	m, err := vrrp.NewMachine(vrrp.Config{
+		VRID:     51,
+		Priority: 150,
+		Source:   netip.MustParseAddr("192.0.2.1"),
+		Addrs:    []netip.Addr{netip.MustParseAddr("192.0.2.100")},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	start := now
+	perform := func(acts []vrrp.Action) {
+		for _, a := range acts {
+			switch a.Kind {
+			case vrrp.ActionSend:
+				fmt.Printf("%v: send %d bytes to %v\n", now.Sub(start), len(a.Payload), a.Dst)
+			case vrrp.ActionTransition:
+				t := a.Transition
+				fmt.Printf("%v: %v -> %v (%v)\n", now.Sub(start), t.From, t.To, t.Reason)
+			}
+		}
+	}
+	perform(m.Handle(now, vrrp.Event{Kind: vrrp.EventStart}))
+	for range 2 { // the master down timer, then one advertisement
+		now = m.NextDeadline()
+		perform(m.Handle(now, vrrp.Event{Kind: vrrp.EventTimer}))
+	}
+	perform(m.Handle(now, vrrp.Event{Kind: vrrp.EventStop}))
+	// Output:
+	// 0s: INIT -> BACKUP (startup)
+	// 3.4140625s: send 12 bytes to 224.0.0.18
+	// 3.4140625s: BACKUP -> MASTER (master down timer expired)
+	// 4.4140625s: send 12 bytes to 224.0.0.18
+	// 4.4140625s: send 12 bytes to 224.0.0.18
+	// 4.4140625s: MASTER -> STOP (shutdown)
+}

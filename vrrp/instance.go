@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
+	"slices"
 	"sync"
 	"time"
 )
@@ -31,10 +33,14 @@ type Instance struct {
 	state    State
 	stats    Stats
 	prio     uint8
+	master   netip.Addr
 	accept   bool
 	onTrans  func(Transition)
+	onLower  func(PeerAdvert)
 	readErrs uint64
 	sendErrs uint64
+	drained  uint64
+	watchers []*watcher
 
 	// Immutable after New.
 	name    string
@@ -43,15 +49,21 @@ type Instance struct {
 	is4     bool
 
 	wake  chan struct{}
+	ended chan struct{} // closed when Run has returned
 	group *SyncGroup
 	index int
 }
 
 // New returns an Instance for cfg that sends and receives through tr.
-// Run starts it; Run closes tr when it returns.
+// Run starts it; Run closes tr when it returns. If tr is a
+// [BoundTransport] (as [Conn.Transport]'s are), cfg.VRID and cfg.Source
+// must match it; a zero cfg.Source is taken from it.
 func New(cfg Config, tr Transport) (*Instance, error) {
 	if tr == nil {
 		return nil, fmt.Errorf("vrrp: nil transport: %w", ErrInvalidConfig)
+	}
+	if err := checkBound(&cfg, tr); err != nil {
+		return nil, err
 	}
 	m, err := NewMachine(cfg)
 	if err != nil {
@@ -65,7 +77,9 @@ func New(cfg Config, tr Transport) (*Instance, error) {
 		prio:    m.Priority(),
 		accept:  cfg.Accept,
 		onTrans: cfg.OnTransition,
+		onLower: cfg.OnLowerPriority,
 		wake:    make(chan struct{}, 1),
+		ended:   make(chan struct{}),
 		name:    m.cfg.Name,
 		vrid:    m.cfg.VRID,
 		version: m.cfg.Version,
@@ -101,6 +115,28 @@ func (i *Instance) Priority() uint8 {
 	return i.prio
 }
 
+// Master returns the address of the master this instance last heard
+// while BACKUP (see [Machine.Master]), or the invalid address.
+func (i *Instance) Master() netip.Addr {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.master
+}
+
+// ReportMasterDown tells the instance that the master at addr is gone
+// (for example, because a BFD session to it went down). A BACKUP whose last
+// heard master is addr takes over at once, as if its master down timer had
+// expired, instead of Master_Down_Interval after the master's last
+// advertisement; a hint naming another address, or arriving while not
+// BACKUP, is ignored and counted (Stats.MasterDownHints,
+// Stats.MasterDownHintsIgnored). A false hint (the master is alive) costs
+// one short MASTER period: the master answers with its higher priority
+// within one advertisement interval and this instance steps down. It is
+// applied on the loop and never blocks.
+func (i *Instance) ReportMasterDown(addr netip.Addr) {
+	i.post(func(now time.Time) { i.handle(now, Event{Kind: EventMasterDown, Addr: addr}) })
+}
+
 // Accept reports the configured VRRPv3 Accept_Mode.
 func (i *Instance) Accept() bool {
 	i.mu.Lock()
@@ -115,6 +151,7 @@ func (i *Instance) Stats() Stats {
 	s := i.stats
 	s.ReadErrors += i.readErrs
 	s.SendErrors += i.sendErrs
+	s.DrainedBeforeTimer += i.drained
 	return s
 }
 
@@ -132,9 +169,13 @@ func (i *Instance) SetTracked(name string, up bool) {
 
 // Update applies a new configuration on the loop without a spurious
 // transition (see [Machine.Update]). It returns an error at once if cfg is
-// invalid or changes the VRID, version or address family; Clock and Logger
-// are not changed; OnTransition is.
+// invalid or changes the VRID, version or address family, or does not
+// match a [BoundTransport]; Clock and Logger are not changed;
+// OnTransition and OnLowerPriority are.
 func (i *Instance) Update(cfg Config) error {
+	if err := checkBound(&cfg, i.tr); err != nil {
+		return err
+	}
 	n, err := cfg.normalize()
 	if err != nil {
 		return err
@@ -150,11 +191,100 @@ func (i *Instance) Update(cfg Config) error {
 		}
 		i.mu.Lock()
 		i.onTrans = cfg.OnTransition
+		i.onLower = cfg.OnLowerPriority
 		i.accept = n.Accept
 		i.mu.Unlock()
 		i.perform(acts)
 	})
 	return nil
+}
+
+// watcher is the queue behind one Watch channel.
+type watcher struct {
+	mu   sync.Mutex
+	q    []Transition
+	wake chan struct{} // capacity 1
+}
+
+// Watch returns a channel that receives every transition of the instance
+// from now on, in order, none dropped, including the final one to STOP.
+// The instance never waits for the reader: transitions queue without
+// bound until read (they are rare: a handful per failover). The channel is
+// closed once Run has returned and every queued transition has been
+// received, or when ctx is done (queued transitions are then discarded);
+// the goroutine that feeds it ends then. Call Watch before Run so as not
+// to miss the first transition, and pass a ctx that outlives Run (e.g.
+// context.Background()) to receive the STOP transition.
+//
+// A reader that stops reading before the channel is closed must cancel
+// ctx to release the goroutine. Any number of watchers may be active;
+// Watch may be called from any goroutine, including from the hooks.
+func (i *Instance) Watch(ctx context.Context) <-chan Transition {
+	w := &watcher{wake: make(chan struct{}, 1)}
+	ch := make(chan Transition)
+	i.mu.Lock()
+	i.watchers = append(i.watchers, w)
+	i.mu.Unlock()
+	go func() {
+		defer close(ch)
+		defer i.removeWatcher(w)
+		ended := false
+		for {
+			w.mu.Lock()
+			q := w.q
+			w.q = nil
+			w.mu.Unlock()
+			for _, t := range q {
+				select {
+				case ch <- t:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if len(q) > 0 {
+				continue
+			}
+			if ended {
+				return // Run has returned and the queue is empty
+			}
+			select {
+			case <-w.wake:
+			case <-i.ended:
+				ended = true // one more pass for what Run queued last
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+func (i *Instance) removeWatcher(w *watcher) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	for n, x := range i.watchers {
+		if x == w {
+			// A new slice: notifyWatchers may be ranging over the old one.
+			i.watchers = slices.Concat(i.watchers[:n], i.watchers[n+1:])
+			return
+		}
+	}
+}
+
+// notifyWatchers queues t for every Watch channel; it never blocks.
+func (i *Instance) notifyWatchers(t Transition) {
+	i.mu.Lock()
+	ws := i.watchers
+	i.mu.Unlock()
+	for _, w := range ws {
+		w.mu.Lock()
+		w.q = append(w.q, t)
+		w.mu.Unlock()
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // post queues f to run on the loop. It never blocks.
@@ -186,10 +316,15 @@ func (i *Instance) Run(ctx context.Context) error {
 	i.ran = true
 	i.mu.Unlock()
 
+	defer close(i.ended) // after the deferred shutdown below
 	done := make(chan struct{})
 	pkts := make(chan loopPacket)
 	ack := make(chan struct{})
 	buf := make([]byte, 65536)
+	var pbuf []byte // for PendingReader
+	if _, ok := i.tr.(PendingReader); ok {
+		pbuf = make([]byte, 65536)
+	}
 	var wg sync.WaitGroup
 	wg.Go(func() { i.read(buf, pkts, ack, done) })
 
@@ -239,8 +374,42 @@ func (i *Instance) Run(ctx context.Context) error {
 			ack <- struct{}{}
 		case <-fired:
 			armed = time.Time{}
+			i.drain(buf, pbuf, pkts, ack)
 			i.handle(i.clock.Now(), Event{Kind: EventTimer})
 		}
+	}
+}
+
+// maxDrain bounds the packets processed before one timer event, so that a
+// flood cannot hold the timer off for ever.
+const maxDrain = 1024
+
+// drain processes the packets already received before a timer event: the
+// one the reader goroutine holds, if any, then those the transport has
+// queued ([PendingReader]).
+func (i *Instance) drain(buf, pbuf []byte, pkts <-chan loopPacket, ack chan<- struct{}) {
+	n := uint64(0)
+	select {
+	case p := <-pkts:
+		i.handle(i.clock.Now(), Event{Kind: EventPacket, Payload: buf[:p.n], Meta: p.meta})
+		ack <- struct{}{}
+		n++
+	default:
+	}
+	if pr, ok := i.tr.(PendingReader); ok {
+		for n < maxDrain {
+			k, meta, ok := pr.ReadPending(pbuf)
+			if !ok {
+				break
+			}
+			i.handle(i.clock.Now(), Event{Kind: EventPacket, Payload: pbuf[:k], Meta: meta})
+			n++
+		}
+	}
+	if n > 0 {
+		i.mu.Lock()
+		i.drained += n
+		i.mu.Unlock()
 	}
 }
 
@@ -352,8 +521,17 @@ func (i *Instance) perform(acts []Action) {
 			hook := i.onTrans
 			i.mu.Unlock()
 			i.log.Info("transition", "from", t.From.String(), "to", t.To.String(), "reason", t.Reason.String(), "priority", int(t.Priority))
+			i.notifyWatchers(t)
 			if hook != nil {
 				hook(t)
+			}
+		case ActionLowerPriority:
+			i.mu.Lock()
+			hook := i.onLower
+			i.mu.Unlock()
+			i.log.Debug("lower-priority advertisement", "peer", a.Advert.From, "priority", int(a.Advert.Priority))
+			if hook != nil {
+				hook(a.Advert)
 			}
 		}
 		if i.group != nil {
@@ -363,6 +541,7 @@ func (i *Instance) perform(acts []Action) {
 	i.mu.Lock()
 	i.stats = i.m.Stats()
 	i.prio = i.m.Priority()
+	i.master = i.m.Master()
 	i.mu.Unlock()
 }
 

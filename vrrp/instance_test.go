@@ -408,3 +408,164 @@ func TestInstanceLogsDropsAndMismatches(t *testing.T) {
 		}
 	})
 }
+
+// advertFrom returns a VRRPv3 advertisement for VRID 51 from src to the
+// IPv4 group, with a valid checksum.
+func advertFrom(t *testing.T, src netip.Addr, prio uint8, interval time.Duration) []byte {
+	t.Helper()
+	p := vrrp.Packet{Version: 3, Type: vrrp.TypeAdvertisement, VRID: 51, Priority: prio, AdvertInterval: interval, Addrs: []netip.Addr{vip}}
+	b, err := p.AppendChecksummed(nil, src, vrrp.MulticastGroup4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A MASTER that hears a lower-priority advertisement calls OnLowerPriority
+// (keepalived's garp_lower_prio_* and notify_master_rx_lower_pri); one
+// that preempts it, or a priority-0 one, does not.
+func TestInstanceOnLowerPriority(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var (
+			mu  sync.Mutex
+			got []vrrp.PeerAdvert
+		)
+		n := vrrptest.NewNetwork()
+		nd := startNode(t, n, addrA, 200, func(c *vrrp.Config) {
+			c.OnLowerPriority = func(a vrrp.PeerAdvert) {
+				mu.Lock()
+				got = append(got, a)
+				mu.Unlock()
+			}
+		})
+		time.Sleep(time.Second) // Master_Down_Interval 0.3s + skew
+		synctest.Wait()
+		if s := nd.inst.State(); s != vrrp.StateMaster {
+			t.Fatalf("state %v, want MASTER", s)
+		}
+		at := time.Now()
+		nd.tr.Inject(advertFrom(t, addrB, 100, 100*time.Millisecond), addrB, vrrp.MulticastGroup4)
+		nd.tr.Inject(advertFrom(t, addrB, 0, 100*time.Millisecond), addrB, vrrp.MulticastGroup4)
+		synctest.Wait()
+		mu.Lock()
+		want := []vrrp.PeerAdvert{{From: addrB, Priority: 100, At: at}}
+		if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+			t.Errorf("OnLowerPriority calls (-want +got):\n%s", diff)
+		}
+		mu.Unlock()
+		if s := nd.inst.Stats(); s.LowerPriorityReceived != 1 {
+			t.Errorf("Stats.LowerPriorityReceived = %d, want 1", s.LowerPriorityReceived)
+		}
+		nd.tr.Inject(advertFrom(t, addrB, 250, 100*time.Millisecond), addrB, vrrp.MulticastGroup4)
+		synctest.Wait()
+		if s := nd.inst.State(); s != vrrp.StateBackup {
+			t.Errorf("state %v after a higher-priority advert, want BACKUP", s)
+		}
+		mu.Lock()
+		if len(got) != 1 {
+			t.Errorf("OnLowerPriority called %d times, want 1", len(got))
+		}
+		mu.Unlock()
+	})
+}
+
+// since returns the transitions recorded at or after t0.
+func (r *recorder) since(t0 time.Time) []vrrp.Transition {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []vrrp.Transition
+	for _, t := range r.ts {
+		if !t.At.Before(t0) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// ReportMasterDown on the in-memory LAN: a true hint makes the BACKUP take
+// over at once instead of Master_Down_Interval (3 × 1s + skew) after the
+// master's last advertisement; a false hint costs one short MASTER period
+// that ends within one advertisement interval, with no further flapping;
+// hints naming another router or sent to the master are ignored.
+func TestInstanceReportMasterDown(t *testing.T) {
+	const advert = time.Second
+	cases := []struct {
+		name          string
+		lowerNoAdvert bool // the master ignores lower-priority adverts (lower_prio_no_advert)
+	}{
+		{"master answers lower priority", false},
+		{"master with lower_prio_no_advert", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name+"/true hint", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := vrrptest.NewNetwork()
+				mod := func(c *vrrp.Config) { c.AdvertInterval = advert; c.LowerPrioNoAdvert = tc.lowerNoAdvert }
+				a := startNode(t, n, addrA, 200, mod)
+				time.Sleep(5 * advert)
+				b := startNode(t, n, addrB, 100, mod)
+				time.Sleep(5 * advert)
+				wantState(t, a, vrrp.StateMaster)
+				wantState(t, b, vrrp.StateBackup)
+				if got := b.inst.Master(); got != addrA {
+					t.Fatalf("B's Master() = %v, want %v", got, addrA)
+				}
+				time.Sleep(advert / 2) // between two adverts of A
+				a.tr.SetDown(true)     // A is gone (crashed, cable cut)
+				at := time.Now()
+				b.inst.ReportMasterDown(addrA)
+				wantState(t, b, vrrp.StateMaster)
+				ts := b.rec.since(at)
+				if len(ts) != 1 || ts[0].Reason != vrrp.ReasonMasterDownHint || !ts[0].At.Equal(at) {
+					t.Fatalf("B's transitions after the hint: %+v, want one to MASTER (master reported down) at %v", ts, at)
+				}
+				if s := b.inst.Stats(); s.MasterDownHints != 1 || s.MasterDownHintsIgnored != 0 {
+					t.Errorf("B's hints acted on, ignored = %d, %d; want 1, 0", s.MasterDownHints, s.MasterDownHintsIgnored)
+				}
+			})
+		})
+		t.Run(tc.name+"/false hint", func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				n := vrrptest.NewNetwork()
+				mod := func(c *vrrp.Config) { c.AdvertInterval = advert; c.LowerPrioNoAdvert = tc.lowerNoAdvert }
+				a := startNode(t, n, addrA, 200, mod)
+				time.Sleep(5 * advert)
+				b := startNode(t, n, addrB, 100, mod)
+				time.Sleep(5 * advert)
+				wantState(t, b, vrrp.StateBackup)
+				time.Sleep(advert / 2)
+				at := time.Now()
+				b.inst.ReportMasterDown(addrA) // A is alive
+				// Ignored: not the master B heard, and A is not BACKUP.
+				b.inst.ReportMasterDown(netip.MustParseAddr("192.0.2.3"))
+				a.inst.ReportMasterDown(addrB)
+				time.Sleep(20 * advert)
+				wantState(t, a, vrrp.StateMaster)
+				wantState(t, b, vrrp.StateBackup)
+				if ts := a.rec.since(at); len(ts) != 0 {
+					t.Errorf("A's transitions after the false hint: %+v, want none", ts)
+				}
+				ts := b.rec.since(at)
+				if len(ts) != 2 || ts[0].To != vrrp.StateMaster || ts[0].Reason != vrrp.ReasonMasterDownHint ||
+					ts[1].To != vrrp.StateBackup || ts[1].Reason != vrrp.ReasonHigherPriority {
+					t.Fatalf("B's transitions after the false hint: %+v, want MASTER (hint) then BACKUP (higher priority)", ts)
+				}
+				// One master again within one advertisement interval: at
+				// once if A answers lower priorities, else at A's next
+				// advert, at most one interval later.
+				if d := ts[1].At.Sub(at); d > advert {
+					t.Errorf("two masters for %v, want at most one advert interval %v", d, advert)
+				}
+				if !tc.lowerNoAdvert && ts[1].At.Sub(at) != 0 {
+					t.Errorf("two masters for %v, want 0 (A answers at once)", ts[1].At.Sub(at))
+				}
+				if s := b.inst.Stats(); s.MasterDownHints != 1 || s.MasterDownHintsIgnored != 1 {
+					t.Errorf("B's hints acted on, ignored = %d, %d; want 1, 1", s.MasterDownHints, s.MasterDownHintsIgnored)
+				}
+				if s := a.inst.Stats(); s.MasterDownHints != 0 || s.MasterDownHintsIgnored != 1 {
+					t.Errorf("A's hints acted on, ignored = %d, %d; want 0, 1", s.MasterDownHints, s.MasterDownHintsIgnored)
+				}
+			})
+		})
+	}
+}

@@ -67,6 +67,10 @@ const (
 	ReasonSyncGroup
 	// ReasonShutdown: the instance was stopped.
 	ReasonShutdown
+	// ReasonMasterDownHint: the caller reported the master this BACKUP
+	// last heard as gone ([EventMasterDown], e.g. from BFD), which acts as
+	// an expiry of the master down timer.
+	ReasonMasterDownHint
 )
 
 // String returns a short lowercase description of the reason.
@@ -96,6 +100,8 @@ func (r Reason) String() string {
 		return "sync group"
 	case ReasonShutdown:
 		return "shutdown"
+	case ReasonMasterDownHint:
+		return "master reported down"
 	}
 	return "Reason(" + itoa(int(r)) + ")"
 }
@@ -139,6 +145,14 @@ const (
 	// [Group] sends once every member wants to be (or is) MASTER, as
 	// keepalived does. Send it before EventStart.
 	EventJoinGroup
+	// EventMasterDown reports that the master at Addr is gone (for
+	// example, a BFD session to it went down). A BACKUP whose last heard
+	// master ([Machine.Master]) is Addr acts as if its master down timer
+	// expired now (reason [ReasonMasterDownHint]); otherwise the event is
+	// ignored and counted in Stats.MasterDownHintsIgnored. A false hint
+	// is harmless: the live master answers the new master's
+	// lower-priority advertisement and it steps down again.
+	EventMasterDown
 )
 
 // Event is an input to [Machine.Handle].
@@ -156,6 +170,9 @@ type Event struct {
 	Up   bool
 	// State is the state to follow, for EventForce.
 	State State
+	// Addr is the address of the master reported gone, for
+	// EventMasterDown.
+	Addr netip.Addr
 }
 
 // ActionKind is the kind of an [Action].
@@ -174,7 +191,26 @@ const (
 	// (Want true) or an advertisement showed the master alive again (Want
 	// false). Sync groups use it.
 	ActionWantMaster
+	// ActionLowerPriority: a MASTER received a valid advertisement that
+	// does not preempt it: a lower priority (not 0), or an equal priority
+	// from a lower primary address. See Advert. This is where keepalived
+	// sends garp_lower_prio_repeat gratuitous ARPs and runs
+	// notify_master_rx_lower_pri (the fix for stale ARP caches after a
+	// partition heals). It comes after the answering advertisement (unless
+	// Config.LowerPrioNoAdvert).
+	ActionLowerPriority
 )
+
+// PeerAdvert describes an advertisement received from another router.
+type PeerAdvert struct {
+	// From is the IP source address of the advertisement (the peer's
+	// primary address).
+	From netip.Addr
+	// Priority is the advertised priority.
+	Priority uint8
+	// At is the time it was handled.
+	At time.Time
+}
 
 // Action is an output of [Machine.Handle].
 type Action struct {
@@ -191,6 +227,8 @@ type Action struct {
 	// Want is whether the member wants to become MASTER, for
 	// ActionWantMaster.
 	Want bool
+	// Advert is the received advertisement, for ActionLowerPriority.
+	Advert PeerAdvert
 }
 
 // Machine is the pure state machine of one VRRP virtual router instance
@@ -216,6 +254,7 @@ type Machine struct {
 	adverAt      time.Time     // Adver_Timer; zero if not running
 	preemptAt    time.Time     // preemption allowed from
 	downCause    Reason        // reason if the master down timer expires
+	master       netip.Addr    // last heard master (BACKUP); invalid if none
 	sendMode     ChecksumMode  // current send variant (v3 IPv4)
 
 	stats   Stats
@@ -330,8 +369,27 @@ func (m *Machine) Handle(now time.Time, ev Event) []Action {
 		}
 	case EventJoinGroup:
 		m.gated = true
+	case EventMasterDown:
+		m.masterDownHint(now, ev.Addr.WithZone("").Unmap())
 	}
 	return m.actions
+}
+
+// Master returns the address of the master a BACKUP last heard from (the
+// source of the last advertisement that refreshed its master down timer),
+// or the invalid address if it has heard none since it became BACKUP, or
+// it is not BACKUP.
+func (m *Machine) Master() netip.Addr { return m.master }
+
+func (m *Machine) masterDownHint(now time.Time, a netip.Addr) {
+	if m.state != StateBackup || !m.master.IsValid() || a != m.master || m.masterDownAt.IsZero() {
+		m.stats.MasterDownHintsIgnored++
+		return
+	}
+	m.stats.MasterDownHints++
+	m.masterDownAt = now
+	m.downCause = ReasonMasterDownHint
+	m.timer(now)
 }
 
 // recompute sets the effective priority and own fault from the tracked
@@ -497,6 +555,7 @@ func (m *Machine) becomeMaster(now time.Time, r Reason) {
 
 func (m *Machine) becomeBackup(now time.Time, r Reason) {
 	m.adverAt = time.Time{}
+	m.master = netip.Addr{}
 	m.masterDownAt = now.Add(m.MasterDownInterval())
 	m.downCause = ReasonMasterDown
 	if m.state == StateMaster {
@@ -512,6 +571,7 @@ func (m *Machine) transition(now time.Time, to State, r Reason) {
 	}
 	if to != StateBackup {
 		m.masterDownAt = time.Time{}
+		m.master = netip.Addr{}
 	}
 	from := m.state
 	m.state = to
@@ -536,11 +596,7 @@ func (m *Machine) sendAdvert(prio uint8) {
 		}
 	}
 	if len(m.cfg.Peers) == 0 {
-		dst := MulticastGroup4
-		if !m.cfg.is4() {
-			dst = MulticastGroup6
-		}
-		m.sendTo(dst, prio)
+		m.sendTo(m.cfg.MulticastGroup, prio)
 		return
 	}
 	for _, dst := range m.cfg.Peers {
@@ -668,7 +724,7 @@ func (m *Machine) receive(now time.Time, b []byte, meta Meta) {
 		m.stats.PriorityZeroReceived++
 	}
 	if m.state == StateBackup {
-		m.backupReceive(now, p)
+		m.backupReceive(now, p, src)
 	} else {
 		m.masterReceive(now, p, src)
 	}
@@ -681,12 +737,14 @@ func (m *Machine) learnInterval(p *Packet) {
 }
 
 // backupReceive is RFC 5798 §6.4.2 for a valid advertisement.
-func (m *Machine) backupReceive(now time.Time, p *Packet) {
+func (m *Machine) backupReceive(now time.Time, p *Packet, src netip.Addr) {
 	switch {
 	case p.Priority == PriorityStop:
 		m.masterDownAt = now.Add(m.SkewTime())
 		m.downCause = ReasonMasterStopped
+		m.master = src
 	case m.cfg.NoPreempt || p.Priority >= m.eff || now.Before(m.preemptAt):
+		m.master = src
 		m.learnInterval(p)
 		m.masterDownAt = now.Add(m.MasterDownInterval())
 		m.downCause = ReasonMasterDown
@@ -714,11 +772,14 @@ func (m *Machine) masterReceive(now time.Time, p *Packet, src netip.Addr) {
 			r = ReasonTieBreak
 		}
 		m.becomeBackup(now, r)
+		m.master = src
 	default:
 		if !m.cfg.LowerPrioNoAdvert {
 			m.sendAdvert(m.eff)
 			m.adverAt = now.Add(m.cfg.AdvertInterval)
 		}
+		m.stats.LowerPriorityReceived++
+		m.actions = append(m.actions, Action{Kind: ActionLowerPriority, Advert: PeerAdvert{From: src, Priority: p.Priority, At: now}})
 	}
 }
 

@@ -366,20 +366,23 @@ func TestMachineMasterReceive(t *testing.T) {
 		wantState State
 		reason    Reason
 		wantSends []uint8
+		wantLower []PeerAdvert // ActionLowerPriority, At filled in
 	}{
-		{"higher priority: step down", func(*Config) {}, func(r *rig) Event { return r.advert(200) }, StateBackup, ReasonHigherPriority, nil},
+		{"higher priority: step down", func(*Config) {}, func(r *rig) Event { return r.advert(200) }, StateBackup, ReasonHigherPriority, nil, nil},
 		{"higher priority with higher_prio_send_advert", func(c *Config) { c.HigherPrioSendAdvert = true },
-			func(r *rig) Event { return r.advert(200) }, StateBackup, ReasonHigherPriority, []uint8{100}},
+			func(r *rig) Event { return r.advert(200) }, StateBackup, ReasonHigherPriority, []uint8{100}, nil},
 		{"equal priority higher address: step down", func(*Config) {}, func(r *rig) Event { return r.advert(100, from(hiPeer)) },
-			StateBackup, ReasonTieBreak, nil},
+			StateBackup, ReasonTieBreak, nil, nil},
 		{"equal priority lower address: stay, answer", func(*Config) {}, func(r *rig) Event { return r.advert(100, from(loPeer)) },
-			StateMaster, ReasonNone, []uint8{100}},
+			StateMaster, ReasonNone, []uint8{100}, []PeerAdvert{{From: loPeer, Priority: 100}}},
 		{"lower priority: answer (keepalived default)", func(*Config) {}, func(r *rig) Event { return r.advert(50) },
-			StateMaster, ReasonNone, []uint8{100}},
+			StateMaster, ReasonNone, []uint8{100}, []PeerAdvert{{From: hiPeer, Priority: 50}}},
 		{"lower priority with lower_prio_no_advert", func(c *Config) { c.LowerPrioNoAdvert = true },
-			func(r *rig) Event { return r.advert(50) }, StateMaster, ReasonNone, nil},
+			func(r *rig) Event { return r.advert(50) }, StateMaster, ReasonNone, nil, []PeerAdvert{{From: hiPeer, Priority: 50}}},
 		{"priority 0: send advert at once", func(c *Config) { c.LowerPrioNoAdvert = true },
-			func(r *rig) Event { return r.advert(0) }, StateMaster, ReasonNone, []uint8{100}},
+			func(r *rig) Event { return r.advert(0) }, StateMaster, ReasonNone, []uint8{100}, nil},
+		{"invalid lower-priority advert: dropped, no event", func(*Config) {}, func(r *rig) Event { return r.advert(50, ttl(64)) },
+			StateMaster, ReasonNone, nil, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -395,7 +398,40 @@ func TestMachineMasterReceive(t *testing.T) {
 				r.wantNoTransition(acts)
 			}
 			r.wantSendPrio(acts, tt.wantSends...)
+			var lower []PeerAdvert
+			for i, a := range acts {
+				if a.Kind == ActionLowerPriority {
+					lower = append(lower, a.Advert)
+					if i == 0 && len(tt.wantSends) > 0 {
+						t.Errorf("ActionLowerPriority before the answering advertisement")
+					}
+				}
+			}
+			for i := range tt.wantLower {
+				tt.wantLower[i].At = r.now
+			}
+			if diff := cmpDiff(tt.wantLower, lower); diff != "" {
+				t.Errorf("ActionLowerPriority (-want +got):\n%s", diff)
+			}
+			if got := r.m.Stats().LowerPriorityReceived; got != uint64(len(tt.wantLower)) {
+				t.Errorf("Stats.LowerPriorityReceived = %d, want %d", got, len(tt.wantLower))
+			}
 		})
+	}
+}
+
+// Only a MASTER reports lower-priority advertisements.
+func TestMachineLowerPriorityOnlyMaster(t *testing.T) {
+	r := newRig(t, baseConfig())
+	r.start()
+	acts := r.do(r.advert(50))
+	for _, a := range acts {
+		if a.Kind == ActionLowerPriority {
+			t.Fatalf("BACKUP reported %+v", a)
+		}
+	}
+	if n := r.m.Stats().LowerPriorityReceived; n != 0 {
+		t.Fatalf("Stats.LowerPriorityReceived = %d in BACKUP", n)
 	}
 }
 
@@ -707,6 +743,10 @@ func TestConfigValidate(t *testing.T) {
 		{"track no name", func(c *Config) { c.Track = []TrackedObject{{}} }, false},
 		{"track weight", func(c *Config) { c.Track = []TrackedObject{{Name: "a", Weight: 300}} }, false},
 		{"track dup", func(c *Config) { c.Track = []TrackedObject{{Name: "a"}, {Name: "a"}} }, false},
+		{"multicast group", func(c *Config) { c.MulticastGroup = mcastDoc4 }, true},
+		{"multicast group v6", func(c *Config) { c.Source = kaSrc6; c.Addrs = nil; c.MulticastGroup = mcastDoc6 }, true},
+		{"multicast group unicast", func(c *Config) { c.MulticastGroup = hiPeer }, false},
+		{"multicast group other family", func(c *Config) { c.MulticastGroup = mcastDoc6 }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -739,7 +779,7 @@ func TestStringers(t *testing.T) {
 			t.Fatal("empty")
 		}
 	}
-	for r := range Reason(13) {
+	for r := range Reason(14) {
 		if r.String() == "" {
 			t.Fatal("empty")
 		}
@@ -803,8 +843,8 @@ func TestMachineUnicastAndChecksumModes(t *testing.T) {
 		ev := r.advert(50)
 		p := Packet{Version: 3, Type: 1, VRID: 51, Priority: 50, AdvertInterval: time.Second, Addrs: []netip.Addr{vip4}}
 		ev.Payload, _ = p.AppendBinary(nil)
-		acts := r.do(ev) // answered at once (lower priority)
-		if len(acts) != 1 {
+		acts := r.do(ev) // answered at once (lower priority), then reported
+		if len(acts) != 2 || acts[0].Kind != ActionSend || acts[1].Kind != ActionLowerPriority {
 			t.Fatalf("acts %+v", acts)
 		}
 		if mode, ok := VerifyChecksum(acts[0].Payload, ourAddr, MulticastGroup4); !ok || mode != ChecksumNoPseudoHeader {
@@ -878,5 +918,129 @@ func BenchmarkMachineBackupReceive(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.Handle(t0, ev)
+	}
+}
+
+func TestMachineMasterDownHint(t *testing.T) {
+	tests := []struct {
+		name      string
+		setup     func(r *rig) // from a fresh machine
+		hint      netip.Addr
+		wantState State
+		reason    Reason
+		acted     bool
+	}{
+		{"backup, hint names the master heard", func(r *rig) { r.start(); r.do(r.advert(200, from(hiPeer))) },
+			hiPeer, StateMaster, ReasonMasterDownHint, true},
+		{"backup, master heard with a zone", func(r *rig) { r.start(); r.do(r.advert(200, from(hiPeer))) },
+			hiPeer.WithZone("eth0"), StateMaster, ReasonMasterDownHint, true},
+		{"backup, master sent priority 0", func(r *rig) { r.start(); r.do(r.advert(200)); r.do(r.advert(0)) },
+			hiPeer, StateMaster, ReasonMasterDownHint, true},
+		{"backup, hint names another address", func(r *rig) { r.start(); r.do(r.advert(200, from(hiPeer))) },
+			loPeer, StateBackup, ReasonNone, false},
+		{"backup, no master heard yet", func(r *rig) { r.start() }, hiPeer, StateBackup, ReasonNone, false},
+		{"backup, only a lower-priority (preempted) master heard", func(r *rig) { r.start(); r.do(r.advert(50, from(hiPeer))) },
+			hiPeer, StateBackup, ReasonNone, false},
+		{"master", func(r *rig) { r.toMaster() }, hiPeer, StateMaster, ReasonNone, false},
+		{"backup after stepping down from master", func(r *rig) { r.toMaster(); r.do(r.advert(200, from(hiPeer))) },
+			hiPeer, StateMaster, ReasonMasterDownHint, true},
+		{"init", func(*rig) {}, hiPeer, StateInit, ReasonNone, false},
+		{"fault", func(r *rig) {
+			r.start()
+			r.do(r.advert(200))
+			r.do(Event{Kind: EventTrack, Name: "eth0", Up: false})
+		}, hiPeer, StateFault, ReasonNone, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := baseConfig()
+			c.Track = []TrackedObject{{Name: "eth0"}}
+			r := newRig(t, c)
+			tt.setup(r)
+			r.now = r.now.Add(10 * time.Millisecond) // well before Master_Down_Interval
+			before := r.m.State()
+			acts := r.do(Event{Kind: EventMasterDown, Addr: tt.hint})
+			r.state(tt.wantState)
+			if tt.reason != ReasonNone {
+				r.wantTransition(acts, before, tt.wantState, tt.reason)
+				r.wantSendPrio(acts, 100)
+				if tr := transitions(acts); tr[0].At != r.now {
+					t.Errorf("transition at %v, want now %v", tr[0].At, r.now)
+				}
+			} else if len(acts) != 0 {
+				t.Errorf("ignored hint returned actions %+v", acts)
+			}
+			s := r.m.Stats()
+			if got := [2]uint64{s.MasterDownHints, s.MasterDownHintsIgnored}; got != map[bool][2]uint64{true: {1, 0}, false: {0, 1}}[tt.acted] {
+				t.Errorf("MasterDownHints, MasterDownHintsIgnored = %v, acted %v", got, tt.acted)
+			}
+		})
+	}
+}
+
+// A sync group member that gets a true hint asks its group, as when its
+// timer expires.
+func TestMachineMasterDownHintSyncGroup(t *testing.T) {
+	r := newRig(t, baseConfig())
+	r.do(Event{Kind: EventJoinGroup})
+	r.start()
+	r.do(r.advert(200))
+	if got := r.m.Master(); got != hiPeer {
+		t.Fatalf("Master() = %v, want %v", got, hiPeer)
+	}
+	acts := r.do(Event{Kind: EventMasterDown, Addr: hiPeer})
+	r.state(StateBackup)
+	if len(acts) != 1 || acts[0].Kind != ActionWantMaster || !acts[0].Want {
+		t.Fatalf("actions %+v, want one ActionWantMaster", acts)
+	}
+	acts = r.do(Event{Kind: EventForce, State: StateMaster})
+	r.wantTransition(acts, StateBackup, StateMaster, ReasonMasterDownHint)
+	if got := r.m.Master(); got.IsValid() {
+		t.Fatalf("MASTER: Master() = %v, want none", got)
+	}
+}
+
+// Documentation multicast groups (RFC 6676: MCAST-TEST-NET and the IPv6
+// unicast-prefix-based group for 2001:db8::/32).
+var (
+	mcastDoc4 = netip.MustParseAddr("233.252.0.18")
+	mcastDoc6 = netip.MustParseAddr("ff02::db8:0:12")
+)
+
+// Multicast advertisements go to Config.MulticastGroup, and their VRRPv3
+// checksum covers it.
+func TestMachineMulticastGroup(t *testing.T) {
+	tests := []struct {
+		name  string
+		mod   func(*Config)
+		want  netip.Addr
+		peers bool
+	}{
+		{"default v4", func(*Config) {}, MulticastGroup4, false},
+		{"default v6", func(c *Config) { c.Source = kaSrc6; c.Addrs = []netip.Addr{vip6} }, MulticastGroup6, false},
+		{"mcast_dst_ip v4", func(c *Config) { c.MulticastGroup = mcastDoc4 }, mcastDoc4, false},
+		{"mcast_dst_ip v6", func(c *Config) { c.Source = kaSrc6; c.Addrs = []netip.Addr{vip6}; c.MulticastGroup = mcastDoc6 }, mcastDoc6, false},
+		{"unicast ignores the group", func(c *Config) { c.MulticastGroup = mcastDoc4; c.Peers = []netip.Addr{hiPeer} }, hiPeer, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := baseConfig()
+			c.Priority = 255
+			tt.mod(&c)
+			r := newRig(t, c)
+			acts := r.start()
+			var dsts []netip.Addr
+			for _, a := range acts {
+				if a.Kind == ActionSend {
+					dsts = append(dsts, a.Dst)
+					if _, ok := VerifyChecksum(a.Payload, r.cfg.Source, a.Dst); !ok {
+						t.Errorf("advert to %v: checksum not over that destination", a.Dst)
+					}
+				}
+			}
+			if diff := cmpDiff([]netip.Addr{tt.want}, dsts); diff != "" {
+				t.Errorf("destinations (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

@@ -73,6 +73,14 @@ type Stats struct {
 	AdvertsReceived uint64
 	// PriorityZeroReceived counts valid advertisements with priority 0.
 	PriorityZeroReceived uint64
+	// LowerPriorityReceived counts advertisements a MASTER received that
+	// do not preempt it (lower priority, not 0; or equal priority from a
+	// lower address): [ActionLowerPriority].
+	LowerPriorityReceived uint64
+	// MasterDownHints counts [EventMasterDown] hints acted on;
+	// MasterDownHintsIgnored those ignored (another address than the last
+	// heard master, or not BACKUP).
+	MasterDownHints, MasterDownHintsIgnored uint64
 	// AdvertsSent counts advertisements sent (one per destination).
 	AdvertsSent uint64
 	// PriorityZeroSent counts priority-0 advertisements sent.
@@ -88,6 +96,10 @@ type Stats struct {
 	// ChecksumModeChanges counts switches of the VRRPv3 checksum variant
 	// sent, under AcceptDetect.
 	ChecksumModeChanges uint64
+	// DrainedBeforeTimer counts packets an Instance processed when a timer
+	// fired, before acting on it: packets that were already waiting (see
+	// [PendingReader]). Instance only.
+	DrainedBeforeTimer uint64
 	// SendErrors and ReadErrors count transport errors (Instance only).
 	SendErrors, ReadErrors uint64
 	// Drops counts dropped messages by DropReason.

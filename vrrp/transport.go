@@ -1,6 +1,8 @@
 package vrrp
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -33,9 +35,10 @@ type Meta struct {
 //   - send with IP protocol 112, TTL / hop limit 255, from the instance's
 //     [Config.Source] address (for IPv6, the interface's link-local
 //     address), to dst exactly as given: the Instance passes the multicast
-//     group ([MulticastGroup4] 224.0.0.18 or [MulticastGroup6] ff02::12)
-//     when [Config.Peers] is empty, and each unicast peer address in turn
-//     otherwise;
+//     group ([Config.MulticastGroup], by default [MulticastGroup4]
+//     224.0.0.18 or [MulticastGroup6] ff02::12) when [Config.Peers] is
+//     empty, and each unicast peer address in turn otherwise (a transport
+//     may send unicast with another TTL, as keepalived's unicast_ttl);
 //   - never modify the payload: the Instance has already filled in the
 //     checksum (VRRPv3 checksums cover a pseudo-header built from
 //     Config.Source and dst, so the transport must send from exactly that
@@ -59,6 +62,74 @@ type Transport interface {
 	ReadFrom(b []byte) (n int, m Meta, err error)
 	WriteTo(b []byte, dst netip.Addr) error
 	Close() error
+}
+
+// PendingReader is implemented by a [Transport] that can hand over a
+// packet it has already received without blocking. When a timer of an
+// [Instance] fires, the Instance first processes every packet ReadPending
+// returns, so that a runner that wakes late (the process was paused or
+// starved, or the clock jumped past Master_Down_Timer) sees the
+// advertisements that arrived meanwhile before it acts on the timer: a
+// paused BACKUP does not take over from a live master. ReadPending may be
+// called while another goroutine is blocked in ReadFrom; each packet is
+// returned by one of them. The Transports of [Conn] and of package
+// vrrptest implement it.
+type PendingReader interface {
+	// ReadPending copies a packet already received into b, as ReadFrom
+	// does, or reports ok false at once if there is none (or the
+	// transport is closed).
+	ReadPending(b []byte) (n int, m Meta, ok bool)
+}
+
+// BoundTransport is implemented by a [Transport] that is bound to one
+// VRID and one source address, as those of [Conn.Transport] and
+// [Conn.TransportAH] are. [New] and [Instance.Update] check a
+// BoundTransport against the Config: a Config.VRID other than the
+// transport's, or a Config.Source other than the transport's, is an
+// [ErrInvalidConfig] error (it would send one VRID or source while
+// receiving another: a silent dual master). A zero Config.Source is taken
+// from the transport. If the transport also has a method Joined(group
+// netip.Addr) bool (as Conn's have), a multicast instance whose group
+// (Config.MulticastGroup or the default) it has not joined is an error too.
+type BoundTransport interface {
+	Transport
+	// VRID returns the VRID whose advertisements the transport delivers.
+	VRID() uint8
+	// Source returns the source address of sent packets.
+	Source() netip.Addr
+}
+
+// checkBound checks (and for a zero Source fills in) c against a
+// BoundTransport tr.
+func checkBound(c *Config, tr Transport) error {
+	b, ok := tr.(BoundTransport)
+	if !ok {
+		return nil
+	}
+	var errs []error
+	if c.VRID != b.VRID() {
+		errs = append(errs, fmt.Errorf("vrrp: config VRID: %d, but the transport is bound to VRID %d: %w", c.VRID, b.VRID(), ErrInvalidConfig))
+	}
+	src := b.Source().WithZone("").Unmap()
+	switch {
+	case !c.Source.IsValid():
+		c.Source = b.Source()
+	case src.IsValid() && c.Source.WithZone("").Unmap() != src:
+		errs = append(errs, fmt.Errorf("vrrp: config Source: %v, but the transport sends from %v: %w", c.Source, src, ErrInvalidConfig))
+	}
+	if j, ok := tr.(interface{ Joined(netip.Addr) bool }); ok && len(c.Peers) == 0 && c.Source.IsValid() {
+		g := c.MulticastGroup.WithZone("").Unmap()
+		if !g.IsValid() {
+			g = MulticastGroup4
+			if c.Source.Unmap().Is6() {
+				g = MulticastGroup6
+			}
+		}
+		if g.IsMulticast() && !j.Joined(g) {
+			errs = append(errs, fmt.Errorf("vrrp: config MulticastGroup: %v not joined by the transport (ConnConfig.MulticastGroups, Conn.JoinGroup): %w", g, ErrInvalidConfig))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Clock is the source of time for an [Instance]. A nil Clock in [Config]
@@ -109,6 +180,16 @@ type ConnConfig struct {
 	// TOS is the IPv4 TOS / IPv6 traffic class. If zero, 0xc0 is used
 	// (network control, as keepalived); -1 means 0.
 	TOS int
+	// MulticastGroups are the multicast groups joined on the interface, of
+	// the Conn's family (keepalived's mcast_dst_ip, vrrp_mcast_group4 and
+	// vrrp_mcast_group6). If empty, the VRRP group of the family
+	// ([MulticastGroup4] 224.0.0.18 or [MulticastGroup6] ff02::12) is
+	// joined. [Conn.JoinGroup] joins more later.
+	MulticastGroups []netip.Addr
+	// UnicastTTL is the TTL / hop limit of unicast advertisements sent
+	// (to Config.Peers; keepalived's unicast_ttl), 1-255. If zero, 255 is
+	// used. Multicast advertisements always leave with 255, as do AH ones.
+	UnicastTTL int
 	// QueueLen is the number of received packets buffered per VRID. If
 	// zero, 64 is used. Packets arriving on a full queue are dropped and
 	// counted.

@@ -110,9 +110,11 @@ func (c *Conn) openAH() (*ahSocket, error) {
 		raw.SetMulticastLoopback(false),
 		raw.SetMulticastInterface(c.ifi),
 		raw.SetMulticastTTL(255),
-		raw.JoinGroup(c.ifi, &net.IPAddr{IP: net.IP(MulticastGroup4.AsSlice())}),
 		raw.SetControlMessage(ipv4.FlagDst|ipv4.FlagInterface, true),
 	)
+	for _, g := range c.groups { // c.mu is held
+		err = errors.Join(err, raw.JoinGroup(c.ifi, &net.IPAddr{IP: net.IP(g.AsSlice())}))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -8,9 +8,11 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netns"
@@ -26,8 +28,10 @@ import (
 // the payload).
 //
 // The socket is bound to the interface (SO_BINDTODEVICE), joins the VRRP
-// multicast group on it (224.0.0.18 or ff02::12), sends with TTL / hop limit
-// 255, TOS / traffic class 0xc0 (as keepalived), DF clear (IPv4) and
+// multicast group on it (224.0.0.18 or ff02::12, or
+// [ConnConfig.MulticastGroups]), sends with TTL / hop limit 255 (unicast:
+// [ConnConfig.UnicastTTL]), TOS / traffic class 0xc0 (as keepalived), DF
+// clear (IPv4) and
 // multicast loopback off, from the configured source address, and reports
 // the received TTL / hop limit, destination and interface index.
 //
@@ -39,11 +43,18 @@ type Conn struct {
 	src    netip.Addr
 	p4     *ipv4.PacketConn
 	p6     *ipv6.PacketConn
+	rc     syscall.RawConn // of the socket, for drainSocket
 	closed chan struct{}
 	once   sync.Once
 	wg     sync.WaitGroup
 
-	tos int
+	tos    int
+	ttl    int          // unicast TTL / hop limit
+	groups []netip.Addr // joined; guarded by mu after open
+
+	drainMu  sync.Mutex // guards the buffers of drainSocket
+	drainBuf []byte
+	drainOOB []byte
 
 	mu    sync.Mutex
 	vrid  map[uint8]*vridTransport
@@ -57,11 +68,45 @@ type Conn struct {
 
 // Listen opens the raw VRRP socket described by cfg.
 func Listen(cfg ConnConfig) (*Conn, error) {
+	c, err := openConn(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.wg.Add(1)
+	go c.readLoop()
+	return c, nil
+}
+
+// openConn opens the Conn of Listen without starting its reader.
+func openConn(cfg ConnConfig) (*Conn, error) {
 	if cfg.Interface == "" {
 		return nil, errors.New("vrrp: listen: interface required")
 	}
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 64
+	}
+	ttl := cfg.UnicastTTL
+	switch {
+	case ttl == 0:
+		ttl = 255
+	case ttl < 1 || ttl > 255:
+		return nil, fmt.Errorf("vrrp: listen on %s: UnicastTTL %d not in 1-255", cfg.Interface, cfg.UnicastTTL)
+	}
+	var groups []netip.Addr
+	for _, g := range cfg.MulticastGroups {
+		g = g.WithZone("").Unmap()
+		if !g.IsMulticast() || g.Is6() != cfg.IPv6 {
+			return nil, fmt.Errorf("vrrp: listen on %s: multicast group %v not a multicast address of the family", cfg.Interface, g)
+		}
+		if !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	if len(groups) == 0 {
+		groups = []netip.Addr{MulticastGroup4}
+		if cfg.IPv6 {
+			groups[0] = MulticastGroup6
+		}
 	}
 	tos := cfg.TOS
 	switch {
@@ -72,6 +117,8 @@ func Listen(cfg ConnConfig) (*Conn, error) {
 	}
 	c := &Conn{
 		tos:    tos,
+		ttl:    ttl,
+		groups: groups,
 		cfg:    cfg,
 		closed: make(chan struct{}),
 		vrid:   map[uint8]*vridTransport{},
@@ -85,8 +132,6 @@ func Listen(cfg ConnConfig) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: listen on %s: %w", cfg.Interface, err)
 	}
-	c.wg.Add(1)
-	go c.readLoop()
 	return c, nil
 }
 
@@ -159,6 +204,7 @@ func (c *Conn) open(tos int) error {
 	if err != nil {
 		return err
 	}
+	c.rc = sc
 	var serr error
 	err = sc.Control(func(fd uintptr) {
 		serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
@@ -173,26 +219,30 @@ func (c *Conn) open(tos int) error {
 	if c.cfg.IPv6 {
 		p := ipv6.NewPacketConn(pc)
 		err = errors.Join(
-			p.SetHopLimit(255),
+			p.SetHopLimit(c.ttl),
 			p.SetMulticastHopLimit(255),
 			p.SetTrafficClass(tos),
 			p.SetMulticastLoopback(false),
 			p.SetMulticastInterface(ifi),
-			p.JoinGroup(ifi, &net.IPAddr{IP: net.IP(MulticastGroup6.AsSlice())}),
 			p.SetControlMessage(ipv6.FlagHopLimit|ipv6.FlagDst|ipv6.FlagInterface, true),
 		)
+		for _, g := range c.groups {
+			err = errors.Join(err, p.JoinGroup(ifi, &net.IPAddr{IP: net.IP(g.AsSlice())}))
+		}
 		c.p6 = p
 	} else {
 		p := ipv4.NewPacketConn(pc)
 		err = errors.Join(
-			p.SetTTL(255),
+			p.SetTTL(c.ttl),
 			p.SetMulticastTTL(255),
 			p.SetTOS(tos),
 			p.SetMulticastLoopback(false),
 			p.SetMulticastInterface(ifi),
-			p.JoinGroup(ifi, &net.IPAddr{IP: net.IP(MulticastGroup4.AsSlice())}),
 			p.SetControlMessage(ipv4.FlagTTL|ipv4.FlagDst|ipv4.FlagInterface, true),
 		)
+		for _, g := range c.groups {
+			err = errors.Join(err, p.JoinGroup(ifi, &net.IPAddr{IP: net.IP(g.AsSlice())}))
+		}
 		c.p4 = p
 	}
 	if err != nil {
@@ -233,6 +283,55 @@ func defaultSource(ifi *net.Interface, v6 bool) (netip.Addr, error) {
 // Source returns the source address of sent packets.
 func (c *Conn) Source() netip.Addr { return c.src }
 
+// MulticastGroups returns the multicast groups joined.
+func (c *Conn) MulticastGroups() []netip.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.groups)
+}
+
+// Joined reports whether the multicast group g has been joined.
+func (c *Conn) Joined(g netip.Addr) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Contains(c.groups, g.WithZone("").Unmap())
+}
+
+// JoinGroup joins the multicast group g (of the Conn's family) on the
+// interface, for instances whose Config.MulticastGroup is g. Joining a
+// group already joined does nothing.
+func (c *Conn) JoinGroup(g netip.Addr) error {
+	g = g.WithZone("").Unmap()
+	if !g.IsMulticast() || g.Is6() != c.cfg.IPv6 {
+		return fmt.Errorf("vrrp: join %v on %s: not a multicast address of the family", g, c.ifi.Name)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.closed:
+		return fmt.Errorf("vrrp: join %v on %s: %w", g, c.ifi.Name, net.ErrClosed)
+	default:
+	}
+	if slices.Contains(c.groups, g) {
+		return nil
+	}
+	ga := &net.IPAddr{IP: net.IP(g.AsSlice())}
+	var err error
+	if c.p6 != nil {
+		err = c.p6.JoinGroup(c.ifi, ga)
+	} else {
+		err = c.p4.JoinGroup(c.ifi, ga)
+		if err == nil && c.ah != nil {
+			err = c.ah.raw.JoinGroup(c.ifi, ga)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("vrrp: join %v on %s: %w", g, c.ifi.Name, err)
+	}
+	c.groups = append(c.groups, g)
+	return nil
+}
+
 // Interface returns the interface the Conn is bound to.
 func (c *Conn) Interface() *net.Interface { return c.ifi }
 
@@ -269,21 +368,105 @@ func (c *Conn) readLoop() {
 			continue
 		}
 		backoff = time.Millisecond
-		if n < 2 {
+		c.dispatch(buf[:n], m)
+	}
+}
+
+// dispatch queues the VRRP message b for its VRID's Transport.
+func (c *Conn) dispatch(b []byte, m Meta) {
+	if len(b) < 2 {
+		c.st.short.Add(1)
+		return
+	}
+	switch t := c.transportFor(b[1]); {
+	case t == nil:
+		c.st.unknownVRID.Add(1)
+	case t.key != nil:
+		// A VRID using AH accepts only AH-authenticated messages
+		// (readAH): a bare one would bypass the ICV check.
+		c.st.authFailures.Add(1)
+	default:
+		c.enqueue(t, b, m)
+	}
+}
+
+// drainSocket moves the packets waiting in the socket's receive buffer to
+// their VRIDs' queues without blocking, for [PendingReader]: after a pause
+// of the process the reader goroutine may not have run yet. It reads the
+// socket directly (non-blocking recvmsg) beside readLoop; each packet goes
+// to one of them.
+func (c *Conn) drainSocket() {
+	c.drainMu.Lock()
+	defer c.drainMu.Unlock()
+	if c.drainBuf == nil {
+		c.drainBuf = make([]byte, 65536)
+		if c.p6 != nil {
+			c.drainOOB = ipv6.NewControlMessage(ipv6.FlagHopLimit | ipv6.FlagDst | ipv6.FlagInterface)
+		} else {
+			c.drainOOB = ipv4.NewControlMessage(ipv4.FlagTTL | ipv4.FlagDst | ipv4.FlagInterface)
+		}
+	}
+	for range maxDrain {
+		select {
+		case <-c.closed:
+			return
+		default:
+		}
+		var (
+			n, oobn int
+			from    unix.Sockaddr
+			rerr    error
+		)
+		// Control, not Read: Read would wait for the read lock that
+		// readLoop's blocked ReadFrom holds.
+		err := c.rc.Control(func(fd uintptr) {
+			n, oobn, _, from, rerr = unix.Recvmsg(int(fd), c.drainBuf, c.drainOOB, unix.MSG_DONTWAIT)
+		})
+		if err != nil || rerr != nil {
+			return // empty (EAGAIN) or closed
+		}
+		b, m, ok := c.parseRaw(c.drainBuf[:n], c.drainOOB[:oobn], from)
+		if !ok {
 			c.st.short.Add(1)
 			continue
 		}
-		switch t := c.transportFor(buf[1]); {
-		case t == nil:
-			c.st.unknownVRID.Add(1)
-		case t.key != nil:
-			// A VRID using AH accepts only AH-authenticated messages
-			// (readAH): a bare one would bypass the ICV check.
-			c.st.authFailures.Add(1)
-		default:
-			c.enqueue(t, buf[:n], m)
-		}
+		c.dispatch(b, m)
 	}
+}
+
+// parseRaw returns the VRRP message and its Meta from a datagram read from
+// the raw socket with recvmsg: for IPv4 it starts with the IP header.
+func (c *Conn) parseRaw(b, oob []byte, from unix.Sockaddr) ([]byte, Meta, bool) {
+	m := Meta{TTL: -1}
+	if c.p6 != nil {
+		if sa, ok := from.(*unix.SockaddrInet6); ok {
+			m.Src = netip.AddrFrom16(sa.Addr)
+		}
+		var cm ipv6.ControlMessage
+		if cm.Parse(oob) == nil {
+			m.TTL = cm.HopLimit
+			m.IfIndex = cm.IfIndex
+			if d, ok := netip.AddrFromSlice(cm.Dst); ok {
+				m.Dst = d
+			}
+		}
+		return b, m, true
+	}
+	if len(b) < ipv4Len || b[0]>>4 != 4 {
+		return nil, m, false
+	}
+	hl := int(b[0]&0x0f) * 4
+	if hl < ipv4Len || len(b) < hl {
+		return nil, m, false
+	}
+	m.Src = netip.AddrFrom4([4]byte(b[12:16]))
+	m.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+	m.TTL = int(b[8])
+	var cm ipv4.ControlMessage
+	if cm.Parse(oob) == nil {
+		m.IfIndex = cm.IfIndex
+	}
+	return b[hl:], m, true
 }
 
 // readRetry handles a read error: unless the Conn is closed, it counts the
@@ -391,6 +574,8 @@ func (c *Conn) writeTo(b []byte, dst netip.Addr) error {
 // Transport returns the Transport for vrid on this Conn. Its ReadFrom
 // delivers only advertisements whose VRID is vrid; closing it releases the
 // VRID but keeps the Conn open. Only one Transport per VRID may be open.
+// It is a [BoundTransport]: [New] rejects a Config whose VRID or Source
+// differs from vrid and [Conn.Source].
 func (c *Conn) Transport(vrid uint8) (Transport, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -405,7 +590,7 @@ func (c *Conn) Transport(vrid uint8) (Transport, error) {
 func (c *Conn) checkVRIDLocked(vrid uint8) error {
 	select {
 	case <-c.closed:
-		return net.ErrClosed
+		return fmt.Errorf("vrrp: transport for vrid %d: %w", vrid, ErrClosed)
 	default:
 	}
 	if _, ok := c.vrid[vrid]; ok {
@@ -450,6 +635,41 @@ type vridTransport struct {
 	q    chan rxPacket
 	once sync.Once
 	done chan struct{}
+}
+
+var _ BoundTransport = (*vridTransport)(nil)
+
+// VRID returns the VRID the transport is bound to.
+func (t *vridTransport) VRID() uint8 { return t.vrid }
+
+// Source returns the Conn's source address.
+func (t *vridTransport) Source() netip.Addr { return t.c.src }
+
+// Joined reports whether the Conn has joined the multicast group g.
+func (t *vridTransport) Joined(g netip.Addr) bool { return t.c.Joined(g) }
+
+var _ PendingReader = (*vridTransport)(nil)
+
+// ReadPending implements [PendingReader]: it returns a queued packet of
+// the VRID, after moving what is waiting in the socket to the queues. For
+// AH (TransportAH) only the queue is read.
+func (t *vridTransport) ReadPending(b []byte) (int, Meta, bool) {
+	select {
+	case <-t.done:
+		return 0, Meta{}, false
+	case <-t.c.closed:
+		return 0, Meta{}, false
+	default:
+	}
+	if t.key == nil {
+		t.c.drainSocket()
+	}
+	select {
+	case p := <-t.q:
+		return copy(b, p.b), p.m, true
+	default:
+		return 0, Meta{}, false
+	}
 }
 
 func (t *vridTransport) ReadFrom(b []byte) (int, Meta, error) {

@@ -2,8 +2,10 @@ package vrrp_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"net/netip"
 	"testing"
 	"time"
@@ -243,5 +245,146 @@ func TestIntegrationTransportAH(t *testing.T) {
 	rows := testutil.TsharkFields(t, pcap, "ah.spi", "ah.sequence", "ip.ttl", "ip.dsfield", "vrrp.checksum.status")
 	if len(rows) != 2 || rows[0][0] != "0xc0000201" || rows[0][2] != "255" || rows[0][3] != "0xc0" || rows[0][4] != "1" {
 		t.Errorf("tshark: %q", rows)
+	}
+}
+
+// A Conn's Transport is bound to its VRID and the Conn's source: New
+// rejects a Config that would send another VRID or from another address.
+func TestIntegrationTransportBound(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, _ := testutil.NewPair(t)
+	c := listen(t, a, false)
+	tr := transport(t, c, 51)
+	if b, ok := tr.(vrrp.BoundTransport); !ok || b.VRID() != 51 || b.Source() != c.Source() {
+		t.Fatalf("transport %T not bound to VRID 51 and %v", tr, c.Source())
+	}
+	if _, err := vrrp.New(vrrp.Config{VRID: 52, Source: c.Source()}, tr); !errors.Is(err, vrrp.ErrInvalidConfig) {
+		t.Errorf("VRID 52 on a VRID 51 transport: err = %v, want ErrInvalidConfig", err)
+	}
+	if _, err := vrrp.New(vrrp.Config{VRID: 51, Source: netip.MustParseAddr("198.51.100.9")}, tr); !errors.Is(err, vrrp.ErrInvalidConfig) {
+		t.Errorf("Source 198.51.100.9 on a %v transport: err = %v, want ErrInvalidConfig", c.Source(), err)
+	}
+	if _, err := vrrp.New(vrrp.Config{VRID: 51}, tr); err != nil {
+		t.Errorf("VRID 51, Source from the transport: %v", err)
+	}
+}
+
+// ConnConfig.MulticastGroups and Config.MulticastGroup (keepalived's
+// mcast_dst_ip, vrrp_mcast_group4/6) move the adverts to another group;
+// ConnConfig.UnicastTTL (unicast_ttl) sets the TTL / hop limit of unicast
+// ones, while multicast ones keep 255. Checked on the receiving side, in
+// the peer namespace.
+func TestIntegrationTransportGroupAndTTL(t *testing.T) {
+	testutil.RequireRoot(t)
+	tests := []struct {
+		name  string
+		v6    bool
+		group netip.Addr // documentation multicast (RFC 6676)
+		def   netip.Addr
+	}{
+		{"v4", false, netip.MustParseAddr("233.252.0.18"), vrrp.MulticastGroup4},
+		{"v6", true, netip.MustParseAddr("ff02::db8:0:12"), vrrp.MulticastGroup6},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			a, b := testutil.NewPair(t)
+			ca, err := vrrp.Listen(vrrp.ConnConfig{Interface: "eth0", IPv6: tt.v6, NetNS: a.Path(), UnicastTTL: 64,
+				MulticastGroups: []netip.Addr{tt.group}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ca.Close() })
+			cb, err := vrrp.Listen(vrrp.ConnConfig{Interface: "eth0", IPv6: tt.v6, NetNS: b.Path(), MulticastGroups: []netip.Addr{tt.group}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cb.Close() })
+			if diff := cmp.Diff([]netip.Addr{tt.group}, cb.MulticastGroups(), cmp.Comparer(func(x, y netip.Addr) bool { return x == y })); diff != "" {
+				t.Errorf("MulticastGroups (-want +got):\n%s", diff)
+			}
+			// An owner becomes MASTER at once and advertises to its group;
+			// the default group, which ca has not joined, is refused.
+			vipAddr := netip.MustParseAddr("192.0.2.100")
+			if tt.v6 {
+				vipAddr = netip.MustParseAddr("2001:db8::100")
+			}
+			if _, err := vrrp.New(vrrp.Config{VRID: 51, Priority: 255, Addrs: []netip.Addr{vipAddr}}, transport(t, ca, 51)); !errors.Is(err, vrrp.ErrInvalidConfig) {
+				t.Errorf("New with the default group, which the Conn has not joined: err = %v, want ErrInvalidConfig", err)
+			}
+			ta52 := transport(t, ca, 52)
+			tb52 := transport(t, cb, 52)
+			inst, err := vrrp.New(vrrp.Config{VRID: 52, Priority: 255, Addrs: []netip.Addr{vipAddr}, MulticastGroup: tt.group}, ta52)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- inst.Run(ctx) }()
+			r := readTimeout(t, tb52, 5*time.Second)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if r.m.Dst != tt.group || r.m.TTL != 255 || r.m.Src != ca.Source() {
+				t.Errorf("multicast advert meta %+v, want dst %v TTL 255 src %v", r.m, tt.group, ca.Source())
+			}
+			if _, ok := vrrp.VerifyChecksum(r.b, ca.Source(), tt.group); !ok {
+				t.Errorf("advert %x: checksum not over group %v", r.b, tt.group)
+			}
+
+			// Unicast leaves with UnicastTTL.
+			ta53 := transport(t, ca, 53)
+			tb53 := transport(t, cb, 53)
+			p := mustHex(t, "3135960100640000c0000264")
+			if err := ta53.WriteTo(p, cb.Source()); err != nil {
+				t.Fatal(err)
+			}
+			r = readTimeout(t, tb53, 5*time.Second)
+			if r.err != nil || r.m.TTL != 64 || r.m.Dst != cb.Source() {
+				t.Errorf("unicast: meta %+v err %v, want TTL 64 dst %v", r.m, r.err, cb.Source())
+			}
+
+			// JoinGroup adds the default group later.
+			if cb.Joined(tt.def) {
+				t.Fatalf("Joined(%v) before JoinGroup", tt.def)
+			}
+			if err := cb.JoinGroup(tt.def); err != nil {
+				t.Fatal(err)
+			}
+			if err := cb.JoinGroup(tt.def); err != nil || !cb.Joined(tt.def) {
+				t.Fatalf("second JoinGroup: %v, Joined %v", err, cb.Joined(tt.def))
+			}
+			if err := cb.JoinGroup(netip.MustParseAddr("198.51.100.1")); err == nil {
+				t.Error("JoinGroup of a unicast address accepted")
+			}
+			if err := ta53.WriteTo(p, tt.def); err != nil {
+				t.Fatal(err)
+			}
+			r = readTimeout(t, tb53, 5*time.Second)
+			if r.err != nil || r.m.Dst != tt.def || r.m.TTL != 255 {
+				t.Errorf("default group after JoinGroup: meta %+v err %v, want dst %v TTL 255", r.m, r.err, tt.def)
+			}
+		})
+	}
+}
+
+func TestIntegrationListenBadGroupOrTTL(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, _ := testutil.NewPair(t)
+	for _, cfg := range []vrrp.ConnConfig{
+		{UnicastTTL: 256},
+		{UnicastTTL: -1},
+		{MulticastGroups: []netip.Addr{netip.MustParseAddr("198.51.100.1")}},
+		{MulticastGroups: []netip.Addr{vrrp.MulticastGroup6}},
+	} {
+		cfg.Interface, cfg.NetNS = "eth0", a.Path()
+		if c, err := vrrp.Listen(cfg); err == nil {
+			c.Close()
+			t.Errorf("Listen(%+v) accepted", cfg)
+		}
 	}
 }

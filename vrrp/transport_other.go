@@ -3,14 +3,11 @@
 package vrrp
 
 import (
-	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 )
 
-// errListenNotSupported wraps [errors.ErrUnsupported].
-var errListenNotSupported = fmt.Errorf("vrrp: raw socket transport not supported on this platform: %w", errors.ErrUnsupported)
+var errListenNotSupported = ErrNotSupported
 
 // Conn is the Linux raw-socket transport; on this platform [Listen] fails.
 type Conn struct{}
@@ -26,6 +23,15 @@ func (c *Conn) Interface() *net.Interface { return nil }
 
 // Stats returns zero counters on this platform.
 func (c *Conn) Stats() ConnStats { return ConnStats{} }
+
+// MulticastGroups returns nil on this platform.
+func (c *Conn) MulticastGroups() []netip.Addr { return nil }
+
+// Joined returns false on this platform.
+func (c *Conn) Joined(g netip.Addr) bool { return false }
+
+// JoinGroup returns an error on this platform.
+func (c *Conn) JoinGroup(g netip.Addr) error { return errListenNotSupported }
 
 // Transport returns an error on this platform.
 func (c *Conn) Transport(vrid uint8) (Transport, error) { return nil, errListenNotSupported }

@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -124,59 +123,50 @@ func run(iface string, vrid, prio uint8, vipList string, advert time.Duration, v
 	case pass != "":
 		cfg.AuthType, cfg.AuthPass = vrrp.AuthSimple, pass
 	}
-	// OnTransition runs on the instance's loop and must return quickly: it
-	// queues the transition (never dropping one, never blocking) and wakes
-	// the goroutine below, which does the netlink work.
-	var (
-		mu      sync.Mutex
-		pending []vrrp.Transition
-		wake    = make(chan struct{}, 1)
-	)
-	cfg.OnTransition = func(t vrrp.Transition) {
-		mu.Lock()
-		pending = append(pending, t)
-		mu.Unlock()
-		select {
-		case wake <- struct{}{}:
-		default:
-		}
-	}
 	inst, err := vrrp.New(cfg, tr)
 	if err != nil {
 		return err
 	}
+	// Watch queues every transition without ever blocking the instance's
+	// loop; the channel closes once Run has returned (after the STOP
+	// transition), so it gets a ctx that outlives Run.
+	transitions := inst.Watch(context.Background())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	say("start", "iface", iface, "vrid", vrid, "prio", prio, "version", version, "advert", advert, "src", conn.Source(), "vip", vipList)
 
 	done := make(chan error, 1)
 	go func() { done <- inst.Run(ctx) }()
-	for {
-		select {
-		case <-wake:
-			mu.Lock()
-			ts := pending
-			pending = nil
-			mu.Unlock()
-			if len(ts) == 0 {
-				continue // already handled with an earlier wake-up
+	for t := range transitions {
+		ts := []vrrp.Transition{t}
+	more: // take what else is queued: only the latest state decides
+		for {
+			select {
+			case t, ok := <-transitions:
+				if !ok {
+					break more
+				}
+				ts = append(ts, t)
+			default:
+				break more
 			}
-			for _, t := range ts {
-				say("state", "state", t.To, "from", t.From, "reason", t.Reason, "prio", t.Priority)
-			}
-			// Only the latest state decides whether the addresses are held.
-			apply(ctx, say, vm, iface, prefixes, addrs, ts[len(ts)-1].To == vrrp.StateMaster)
-		case err := <-done:
-			// Run sent the priority-0 advertisement; now drop the addresses.
-			rmErr := vm.RemoveAll(context.Background())
-			st := vm.Stats()
-			say("stop", "garps", st.GARPsSent, "nas", st.NAsSent)
-			if err != nil {
-				return err
-			}
-			return rmErr
+		}
+		for _, t := range ts {
+			say("state", "state", t.To, "from", t.From, "reason", t.Reason, "prio", t.Priority)
+		}
+		if last := ts[len(ts)-1].To; last != vrrp.StateStop {
+			apply(ctx, say, vm, iface, prefixes, addrs, last == vrrp.StateMaster)
 		}
 	}
+	// Run sent the priority-0 advertisement; now drop the addresses.
+	err = <-done
+	rmErr := vm.RemoveAll(context.Background())
+	st := vm.Stats()
+	say("stop", "garps", st.GARPsSent, "nas", st.NAsSent)
+	if err != nil {
+		return err
+	}
+	return rmErr
 }
 
 // apply adds and announces the addresses on MASTER and removes them otherwise.

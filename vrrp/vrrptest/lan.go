@@ -128,6 +128,10 @@ func (l *LAN) AddRouter(name string, cfg vrrp.Config) (*Router, error) {
 // Name returns the router's name.
 func (r *Router) Name() string { return r.name }
 
+// String returns the router's name, so that %v in failure messages
+// names it.
+func (r *Router) String() string { return r.name }
+
 // State returns the router's state; a crashed router reports StateStop.
 func (r *Router) State() vrrp.State {
 	if !r.up {

@@ -111,6 +111,26 @@ func (t *Transport) ReadFrom(b []byte) (int, vrrp.Meta, error) {
 	}
 }
 
+var _ vrrp.PendingReader = (*Transport)(nil)
+
+// ReadPending implements [vrrp.PendingReader]: it returns the next queued
+// packet, or ok false at once.
+func (t *Transport) ReadPending(b []byte) (int, vrrp.Meta, bool) {
+	select {
+	case <-t.closed:
+		return 0, vrrp.Meta{}, false
+	default:
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.queue) == 0 {
+		return 0, vrrp.Meta{}, false
+	}
+	p := t.queue[0]
+	t.queue = t.queue[1:]
+	return copy(b, p.Payload), vrrp.Meta{Src: p.Src, Dst: p.Dst, TTL: 255, IfIndex: 1}, true
+}
+
 // WriteTo implements [vrrp.Transport].
 func (t *Transport) WriteTo(b []byte, dst netip.Addr) error {
 	select {
