@@ -120,7 +120,23 @@ func (p Pos) String() string {
 type Warning struct {
 	Pos Pos
 	Msg string
+	// Kind tells a problem of the file (WarningProblem, the zero value)
+	// from a keyword accepted without effect in keepalived-go.
+	Kind WarningKind
 }
+
+// WarningKind is the kind of a [Warning].
+type WarningKind int
+
+// Kinds of warnings.
+const (
+	// WarningProblem: keepalived would log the same problem (a keyword
+	// or value skipped or replaced by its default).
+	WarningProblem WarningKind = iota
+	// WarningNoEffect: a keyword keepalived acts on is accepted and has
+	// no effect in keepalived-go.
+	WarningNoEffect
+)
 
 // String formats the warning as "file:line:col: message".
 func (w Warning) String() string { return w.Pos.String() + ": " + w.Msg }
