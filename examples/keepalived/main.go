@@ -206,7 +206,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 // configTest parses the configuration and prints every warning and error
 // with its position (keepalived -t).
 func configTest(f *flags, out io.Writer) int {
-	cfg, warns, err := config.ParseFile(f.file, config.Options{ConfigID: f.configID})
+	cfg, warns, err := config.ParseFile(f.file, config.Options{ConfigID: f.configID, ReportNoEffect: true})
 	if err == nil {
 		warns = append(warns, daemonProblems(cfg, f.file)...)
 	}

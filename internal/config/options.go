@@ -18,8 +18,15 @@ type Options struct {
 	// keepalived does without -i).
 	ConfigID string
 
-	// Strict turns every warning into an error.
+	// Strict turns every warning into an error, except the
+	// WarningNoEffect ones.
 	Strict bool
+
+	// ReportNoEffect adds a WarningNoEffect warning ("KEYWORD: accepted,
+	// has no effect in keepalived-go") for every keyword that keepalived
+	// knows and keepalived-go accepts without acting on it (see
+	// [Keywords]). A daemon logs them at start and reload, -t prints them.
+	ReportNoEffect bool
 
 	// Env holds the variables visible to ${_ENV NAME}. The process
 	// environment is never read implicitly.
