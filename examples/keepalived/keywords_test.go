@@ -5,9 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"go/ast"
+	"go/importer"
 	"go/parser"
 	"go/token"
+	"go/types"
+	"io"
+	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -17,6 +22,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nux-root/keepalived-go/internal/config"
+	"github.com/nux-root/keepalived-go/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite KEYWORDS.md from the keyword registry")
@@ -136,6 +142,28 @@ func testsNaming(t *testing.T, skip map[string]bool, dirs ...string) map[string]
 	return out
 }
 
+// Statuses of a parsed keyword in the table.
+const (
+	statusActed    = "acted on"
+	statusNotRead  = "parsed, the daemon does not read it: no effect (no warning yet)"
+	statusUnproved = "parsed"
+)
+
+// daemonStatus says whether the daemon reads any of fields, the
+// configuration fields a keyword fills (from the printer); statusUnproved
+// when the printer names none.
+func daemonStatus(fields []string, read map[string]bool) string {
+	if len(fields) == 0 {
+		return statusUnproved
+	}
+	for _, f := range fields {
+		if read[f] {
+			return statusActed
+		}
+	}
+	return statusNotRead
+}
+
 // keywordsTable renders KEYWORDS.md from the registry.
 func keywordsTable(t *testing.T) string {
 	// the tests that list every keyword cover none in particular
@@ -150,7 +178,9 @@ func keywordsTable(t *testing.T) string {
 Every keyword keepalived 2.4's keepalived.conf(5) documents, by the section that documents it.
 Status:
 
-- **parsed**: read into the configuration (internal/config); what the daemon does with it is in README.md.
+- **` + "acted on" + `**: read into a configuration field (internal/config/print.go prints it from that field) that the daemon's code reads (a type check of examples/keepalived).
+- **parsed, the daemon does not read it**: read into fields the daemon's code never reads: accepted without effect, and not yet warned about.
+- **parsed**: read by the parser; the printer names no field for it, so the table cannot tell whether the daemon uses it.
 - **` + config.NoEffectMsg + `**: accepted and ignored; ` + "`-t`" + ` prints a warning with file:line:col for each use.
 - **unknown keyword**: not known to keepalived-go; ` + "`-t`" + ` warns as for a typo and keepalived -t would not.
 
@@ -159,9 +189,14 @@ Test: a test function with the keyword in a string literal (the first by name), 
 | keyword | block | status | test |
 |---|---|---|---|
 `)
-	counts := map[config.KeywordStatus]int{}
+	counts := map[string]int{}
+	printed, read := printedFields(t), daemonFields(t)
 	for _, k := range config.Keywords() {
-		counts[k.Status]++
+		status := k.Status.String()
+		if k.Status == config.KeywordParsed {
+			status = daemonStatus(printed[k.Name], read)
+		}
+		counts[status]++
 		block := k.Block
 		if block == "" {
 			block = k.Section
@@ -170,9 +205,12 @@ Test: a test function with the keyword in a string literal (the first by name), 
 		if ts := tests[k.Name]; len(ts) > 0 {
 			test = ts[0]
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.Name, block, k.Status, test)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.Name, block, status, test)
 	}
-	fmt.Fprintf(&b, "\n%d parsed, %d without effect, %d unknown.\n", counts[config.KeywordParsed], counts[config.KeywordNoEffect], counts[config.KeywordUnknown])
+	b.WriteString("\n")
+	for _, s := range slices.Sorted(maps.Keys(counts)) {
+		fmt.Fprintf(&b, "- %s: %d\n", s, counts[s])
+	}
 	return b.String()
 }
 
@@ -192,4 +230,109 @@ func TestKeywordsTable(t *testing.T) {
 	if diff := cmp.Diff(want, string(got)); diff != "" {
 		t.Errorf("KEYWORDS.md differs from the registry (rerun: go test ./examples/keepalived/ -run TestKeywordsTable -update) (-want +got):\n%s", diff)
 	}
+}
+
+// printedFields maps each keyword of internal/config's printer to the
+// names of the Config fields it prints: a call in print.go with the
+// keyword as a string literal argument and field selectors in its other
+// arguments (w.num("priority", in.Priority)).
+func printedFields(t *testing.T) map[string][]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	af, err := parser.ParseFile(fset, "../../internal/config/print.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := map[string]bool{}
+	for _, im := range af.Imports {
+		p := strings.Trim(im.Path.Value, `"`)
+		pkgs[p[strings.LastIndex(p, "/")+1:]] = true
+	}
+	out := map[string][]string{}
+	ast.Inspect(af, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		var kws, fields []string
+		for _, a := range call.Args {
+			if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				kws = append(kws, strings.Trim(lit.Value, "`\""))
+				continue
+			}
+			ast.Inspect(a, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if id, ok := sel.X.(*ast.Ident); ok && pkgs[id.Name] {
+					return true
+				}
+				fields = append(fields, sel.Sel.Name)
+				return true
+			})
+		}
+		for _, k := range kws {
+			out[k] = append(out[k], fields...)
+		}
+		return true
+	})
+	return out
+}
+
+// daemonFields returns the names of the fields of internal/config types
+// the daemon's code (this package without its tests) reads, from a type
+// check of the package.
+func daemonFields(t *testing.T) map[string]bool {
+	t.Helper()
+	goBin := testutil.RequireCommand(t, "go")
+	out, err := exec.Command(goBin, "list", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -export: %v", err)
+	}
+	exports := map[string]string{}
+	for l := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+		if p, e, ok := strings.Cut(l, "\t"); ok && e != "" {
+			exports[p] = e
+		}
+	}
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var afs []*ast.File
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		afs = append(afs, af)
+	}
+	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+		e, ok := exports[path]
+		if !ok {
+			return nil, fmt.Errorf("no export data for %s", path)
+		}
+		return os.Open(e)
+	})
+	info := &types.Info{Selections: map[*ast.SelectorExpr]*types.Selection{}}
+	conf := types.Config{Importer: imp}
+	if _, err := conf.Check("main", fset, afs, info); err != nil {
+		t.Fatalf("type check: %v", err)
+	}
+	const cfgPkg = "github.com/nux-root/keepalived-go/internal/config"
+	read := map[string]bool{}
+	for _, s := range info.Selections {
+		if s.Kind() == types.FieldVal && s.Obj().Pkg() != nil && s.Obj().Pkg().Path() == cfgPkg {
+			read[s.Obj().Name()] = true
+		}
+	}
+	if len(read) == 0 {
+		t.Fatal("the daemon reads no configuration field")
+	}
+	return read
 }
