@@ -205,14 +205,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 // configTest parses the configuration and prints every warning and error
 // with its position (keepalived -t).
 func configTest(f *flags, out io.Writer) int {
-	cfg, warns, err := config.ParseFile(f.file, config.Options{ConfigID: f.configID})
+	cfg, warns, err := config.ParseFile(f.file, config.Options{ConfigID: f.configID, ReportNoEffect: true})
+	if err == nil {
+		warns = append(warns, daemonProblems(cfg, f.file)...)
+	}
 	for _, w := range warns {
 		fmt.Fprintf(out, "%s: warning: %s\n", w.Pos, w.Msg)
-	}
-	if err == nil {
-		for _, p := range daemonProblems(cfg, f.file) {
-			fmt.Fprintf(out, "%s: warning: %s\n", p.Pos, p.Msg)
-		}
 	}
 	if err != nil {
 		var list config.ErrorList
@@ -224,6 +222,11 @@ func configTest(f *flags, out io.Writer) int {
 			fmt.Fprintf(out, "%s: error: %v\n", f.file, err)
 		}
 		return 1
+	}
+	if config.TestStatus(warns, nil) == config.ExitConfigProblems {
+		// keepalived -t exits config.ExitConfigProblems here (issue 14).
+		fmt.Fprintf(out, "%s: configuration has problems (keepalived -t exits %d)\n", f.file, config.ExitConfigProblems)
+		return 0
 	}
 	fmt.Fprintf(out, "%s: configuration OK\n", f.file)
 	return 0

@@ -40,6 +40,11 @@ func (d *decoder) block(children []*node, handlers map[string]handler, known map
 			continue
 		}
 		if known[c.name.text] {
+			if d.p.opts.ReportNoEffect {
+				// Kept verbatim (or dropped) and read by nothing: see
+				// the registry in keywords.go.
+				d.p.warns = append(d.p.warns, Warning{Pos: c.name.pos, Msg: c.name.text + ": " + NoEffectMsg, Kind: WarningNoEffect})
+			}
 			if other != nil {
 				*other = append(*other, Directive{Keyword: c.name.text, Args: c.argStrings()})
 			}

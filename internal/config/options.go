@@ -18,8 +18,15 @@ type Options struct {
 	// keepalived does without -i).
 	ConfigID string
 
-	// Strict turns every warning into an error.
+	// Strict turns every warning into an error, except the
+	// WarningNoEffect ones.
 	Strict bool
+
+	// ReportNoEffect adds a WarningNoEffect warning ("KEYWORD: accepted,
+	// has no effect in keepalived-go") for every keyword that keepalived
+	// knows and keepalived-go accepts without acting on it (see
+	// [Keywords]). A daemon logs them at start and reload, -t prints them.
+	ReportNoEffect bool
 
 	// Env holds the variables visible to ${_ENV NAME}. The process
 	// environment is never read implicitly.
@@ -120,7 +127,23 @@ func (p Pos) String() string {
 type Warning struct {
 	Pos Pos
 	Msg string
+	// Kind tells a problem of the file (WarningProblem, the zero value)
+	// from a keyword accepted without effect in keepalived-go.
+	Kind WarningKind
 }
+
+// WarningKind is the kind of a [Warning].
+type WarningKind int
+
+// Kinds of warnings.
+const (
+	// WarningProblem: keepalived would log the same problem (a keyword
+	// or value skipped or replaced by its default).
+	WarningProblem WarningKind = iota
+	// WarningNoEffect: a keyword keepalived acts on is accepted and has
+	// no effect in keepalived-go.
+	WarningNoEffect
+)
 
 // String formats the warning as "file:line:col: message".
 func (w Warning) String() string { return w.Pos.String() + ": " + w.Msg }

@@ -38,10 +38,15 @@ func Parse(name string, src []byte, opts Options) (*Config, []Warning, error) {
 	warns := p.warns
 	errs := p.errs
 	if opts.Strict && len(warns) > 0 {
+		var kept []Warning
 		for _, w := range warns {
+			if w.Kind == WarningNoEffect {
+				kept = append(kept, w)
+				continue
+			}
 			errs = append(errs, &Error{Pos: w.Pos, Msg: w.Msg})
 		}
-		warns = nil
+		warns = kept
 	}
 	if len(errs) > 0 {
 		return d.cfg, warns, errs

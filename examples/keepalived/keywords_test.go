@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"go/ast"
+	"go/importer"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nux-root/keepalived-go/internal/config"
+	"github.com/nux-root/keepalived-go/internal/testutil"
+)
+
+var update = flag.Bool("update", false, "rewrite KEYWORDS.md from the keyword registry")
+
+// everyKeywordConf is a configuration with every keyword of
+// keepalived.conf(5) in the block where the parser accepts it.
+func everyKeywordConf(ks []config.Keyword) string {
+	var b strings.Builder
+	for i, k := range ks {
+		b.WriteString(strings.Replace(k.Example, " N {", fmt.Sprintf(" N%d {", i), 1))
+	}
+	return b.String()
+}
+
+// TestConfigTestEveryKeyword runs -t on a configuration holding every
+// keyword of the man page and checks that it prints, with file:line:col,
+// a warning naming each keyword that has no effect.
+func TestConfigTestEveryKeyword(t *testing.T) {
+	ks := config.Keywords()
+	path := filepath.Join(t.TempDir(), "every.conf")
+	if err := os.WriteFile(path, []byte(everyKeywordConf(ks)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	run([]string{"-t", "-f", path, "-i", "test"}, &out, &errb)
+	re := regexp.MustCompile(`^` + regexp.QuoteMeta(path) + `:\d+:\d+: warning: (\S+): ` + regexp.QuoteMeta(config.NoEffectMsg) + `$`)
+	named := map[string]bool{}
+	for l := range strings.SplitSeq(out.String(), "\n") {
+		if m := re.FindStringSubmatch(l); m != nil {
+			named[m[1]] = true
+		}
+	}
+	n := 0
+	for _, k := range ks {
+		if k.Status == config.KeywordNoEffect {
+			n++
+			if !named[k.Name] {
+				t.Errorf("-t names no %s (%s) as without effect", k.Name, k.Block)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("the registry has no keyword without effect")
+	}
+}
+
+// TestDaemonReadsNoOther checks the fact behind KeywordNoEffect: the
+// daemon never reads the Other fields of the configuration, where the
+// parser keeps those keywords.
+func TestDaemonReadsNoOther(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		read++
+		if regexp.MustCompile(`\.Other\b`).Match(src) {
+			t.Errorf("%s reads an Other field: keywords kept there now have an effect; update the registry in internal/config", f)
+		}
+	}
+	if read == 0 {
+		t.Fatal("no daemon source read")
+	}
+}
+
+// testsNaming maps each word of the string literals (the configurations
+// tests write) of a test function of dirs to the sorted names of the test
+// functions that use it.
+func testsNaming(t *testing.T, skip map[string]bool, dirs ...string) map[string][]string {
+	t.Helper()
+	word := regexp.MustCompile(`[A-Za-z_][-A-Za-z0-9_]*`)
+	out := map[string][]string{}
+	fset := token.NewFileSet()
+	for _, dir := range dirs {
+		files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			af, err := parser.ParseFile(fset, f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range af.Decls {
+				fd, ok := d.(*ast.FuncDecl)
+				if !ok || !strings.HasPrefix(fd.Name.Name, "Test") || skip[fd.Name.Name] {
+					continue
+				}
+				seen := map[string]bool{}
+				ast.Inspect(fd, func(n ast.Node) bool {
+					lit, ok := n.(*ast.BasicLit)
+					if !ok || lit.Kind != token.STRING {
+						return true
+					}
+					for _, w := range word.FindAllString(lit.Value, -1) {
+						if !seen[w] {
+							seen[w] = true
+							out[w] = append(out[w], fd.Name.Name)
+						}
+					}
+					return true
+				})
+			}
+		}
+	}
+	for _, v := range out {
+		slices.Sort(v)
+	}
+	return out
+}
+
+// Statuses of a parsed keyword in the table.
+const (
+	statusActed    = "acted on"
+	statusNotRead  = "parsed, the daemon does not read it: no effect (no warning yet)"
+	statusUnproved = "parsed"
+)
+
+// daemonStatus says whether the daemon reads any of fields, the
+// configuration fields a keyword fills (from the printer); statusUnproved
+// when the printer names none.
+func daemonStatus(fields []string, read map[string]bool) string {
+	if len(fields) == 0 {
+		return statusUnproved
+	}
+	for _, f := range fields {
+		if read[f] {
+			return statusActed
+		}
+	}
+	return statusNotRead
+}
+
+// keywordsTable renders KEYWORDS.md from the registry.
+func keywordsTable(t *testing.T) string {
+	// the tests that list every keyword cover none in particular
+	skip := map[string]bool{"TestConfigTestEveryKeyword": true, "TestEveryKeywordNoEffect": true, "TestKeywordsTable": true, "TestKeywordsRegistry": true}
+	tests := testsNaming(t, skip, ".", "../../internal/config")
+	var b strings.Builder
+	b.WriteString(`# keepalived.conf keywords in keepalived-go
+
+<!-- Generated by TestKeywordsTable from config.Keywords(); do not edit.
+     Regenerate: go test ./examples/keepalived/ -run TestKeywordsTable -update -->
+
+Every keyword keepalived 2.4's keepalived.conf(5) documents, by the section that documents it.
+Status:
+
+- **` + "acted on" + `**: read into a configuration field (internal/config/print.go prints it from that field) that the daemon's code reads (a type check of examples/keepalived).
+- **parsed, the daemon does not read it**: read into fields the daemon's code never reads: accepted without effect, and not yet warned about.
+- **parsed**: read by the parser; the printer names no field for it, so the table cannot tell whether the daemon uses it.
+- **` + config.NoEffectMsg + `**: accepted and ignored; ` + "`-t`" + ` prints a warning with file:line:col for each use.
+- **unknown keyword**: not known to keepalived-go; ` + "`-t`" + ` warns as for a typo and keepalived -t would not.
+
+Test: a test function with the keyword in a string literal (the first by name), where there is one.
+
+| keyword | block | status | test |
+|---|---|---|---|
+`)
+	counts := map[string]int{}
+	printed, read := printedFields(t), daemonFields(t)
+	for _, k := range config.Keywords() {
+		status := k.Status.String()
+		if k.Status == config.KeywordParsed {
+			status = daemonStatus(printed[k.Name], read)
+		}
+		counts[status]++
+		block := k.Block
+		if block == "" {
+			block = k.Section
+		}
+		test := ""
+		if ts := tests[k.Name]; len(ts) > 0 {
+			test = ts[0]
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", k.Name, block, status, test)
+	}
+	b.WriteString("\n")
+	for _, s := range slices.Sorted(maps.Keys(counts)) {
+		fmt.Fprintf(&b, "- %s: %d\n", s, counts[s])
+	}
+	return b.String()
+}
+
+// TestKeywordsTable checks that KEYWORDS.md is what the registry gives.
+func TestKeywordsTable(t *testing.T) {
+	want := keywordsTable(t)
+	if *update {
+		if err := os.WriteFile("KEYWORDS.md", []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile("KEYWORDS.md")
+	if err != nil {
+		t.Fatalf("%v (create it: go test ./examples/keepalived/ -run TestKeywordsTable -update)", err)
+	}
+	if diff := cmp.Diff(want, string(got)); diff != "" {
+		t.Errorf("KEYWORDS.md differs from the registry (rerun: go test ./examples/keepalived/ -run TestKeywordsTable -update) (-want +got):\n%s", diff)
+	}
+}
+
+// printedFields maps each keyword of internal/config's printer to the
+// names of the Config fields it prints: a call in print.go with the
+// keyword as a string literal argument and field selectors in its other
+// arguments (w.num("priority", in.Priority)).
+func printedFields(t *testing.T) map[string][]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	af, err := parser.ParseFile(fset, "../../internal/config/print.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkgs := map[string]bool{}
+	for _, im := range af.Imports {
+		p := strings.Trim(im.Path.Value, `"`)
+		pkgs[p[strings.LastIndex(p, "/")+1:]] = true
+	}
+	out := map[string][]string{}
+	ast.Inspect(af, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		var kws, fields []string
+		for _, a := range call.Args {
+			if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				kws = append(kws, strings.Trim(lit.Value, "`\""))
+				continue
+			}
+			ast.Inspect(a, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if id, ok := sel.X.(*ast.Ident); ok && pkgs[id.Name] {
+					return true
+				}
+				fields = append(fields, sel.Sel.Name)
+				return true
+			})
+		}
+		for _, k := range kws {
+			out[k] = append(out[k], fields...)
+		}
+		return true
+	})
+	return out
+}
+
+// daemonFields returns the names of the fields of internal/config types
+// the daemon's code (this package without its tests) reads, from a type
+// check of the package.
+func daemonFields(t *testing.T) map[string]bool {
+	t.Helper()
+	goBin := testutil.RequireCommand(t, "go")
+	out, err := exec.Command(goBin, "list", "-export", "-deps", "-f", "{{.ImportPath}}\t{{.Export}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -export: %v", err)
+	}
+	exports := map[string]string{}
+	for l := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+		if p, e, ok := strings.Cut(l, "\t"); ok && e != "" {
+			exports[p] = e
+		}
+	}
+	fset := token.NewFileSet()
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var afs []*ast.File
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		afs = append(afs, af)
+	}
+	imp := importer.ForCompiler(fset, "gc", func(path string) (io.ReadCloser, error) {
+		e, ok := exports[path]
+		if !ok {
+			return nil, fmt.Errorf("no export data for %s", path)
+		}
+		return os.Open(e)
+	})
+	info := &types.Info{Selections: map[*ast.SelectorExpr]*types.Selection{}}
+	conf := types.Config{Importer: imp}
+	if _, err := conf.Check("main", fset, afs, info); err != nil {
+		t.Fatalf("type check: %v", err)
+	}
+	const cfgPkg = "github.com/nux-root/keepalived-go/internal/config"
+	read := map[string]bool{}
+	for _, s := range info.Selections {
+		if s.Kind() == types.FieldVal && s.Obj().Pkg() != nil && s.Obj().Pkg().Path() == cfgPkg {
+			read[s.Obj().Name()] = true
+		}
+	}
+	if len(read) == 0 {
+		t.Fatal("the daemon reads no configuration field")
+	}
+	return read
+}
